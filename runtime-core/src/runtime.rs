@@ -1,0 +1,405 @@
+//! The runtime: a cheap handle over shared state, and every operation a source or server calls.
+
+mod recover;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use runtime_api::limits::effective_limit;
+use runtime_api::runtime::feature;
+use runtime_api::{
+    ApiError, CancelAck, Capabilities, CreateWorkerRequest, ErrorCode, EventBody, FrameStream, InputAck, InputRequest,
+    LifecycleRequest, ListQuery, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
+    StopAck, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery, WhenBusy, WorkerDetail, WorkerId,
+    WorkerPage, WorkerState,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::{EventLog, LogStart, Subscription, Tx, count_states};
+use crate::executor::ExecutorError;
+use crate::ids::WorkerIds;
+use crate::profile::{DEFAULT_PROFILE, ProfileSet};
+use crate::store::{Record, Store, StoreError, WorkerRecord};
+use crate::turn;
+use crate::worker::machine::{TurnPolicy, TurnStart};
+use crate::worker::{Worker, WorkerInner};
+
+/// Features every runtime built from this library implements.
+const FEATURES: &[&str] = &[
+    feature::WORKERS_READ,
+    feature::WORKERS_CREATE,
+    feature::WORKERS_INPUT,
+    feature::WORKERS_LIFECYCLE,
+    feature::TRANSCRIPT,
+    feature::EVENTS,
+    feature::EVENTS_RESUME,
+];
+
+/// How a runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// The runtime's id.
+    pub runtime_id: RuntimeId,
+    /// Human name.
+    pub display_name: String,
+    /// Durable events kept for replay.
+    pub event_retention: usize,
+    /// Events a live subscriber may fall behind before it is told it lagged.
+    pub live_buffer: usize,
+    /// Quiet time after which a subscription gets a heartbeat.
+    pub heartbeat_interval: Duration,
+    /// Most inputs queued behind a running turn.
+    pub queue_capacity: usize,
+    /// Most earlier messages given to an executor.
+    pub history_limit: usize,
+}
+
+impl RuntimeConfig {
+    /// Defaults for everything but identity.
+    pub fn new(runtime_id: RuntimeId, display_name: impl Into<String>) -> Self {
+        RuntimeConfig {
+            runtime_id,
+            display_name: display_name.into(),
+            event_retention: 10_000,
+            live_buffer: 4_096,
+            heartbeat_interval: Duration::from_secs(15),
+            queue_capacity: 16,
+            history_limit: 64,
+        }
+    }
+}
+
+/// Why a runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be loaded or repaired.
+    #[error("cannot load the store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A running runtime; clones share it.
+#[derive(Clone)]
+pub struct Runtime {
+    core: Arc<Core>,
+}
+
+/// State shared by the runtime handle and its turn tasks.
+pub(crate) struct Core {
+    config: RuntimeConfig,
+    profiles: ProfileSet,
+    pub(crate) log: EventLog,
+    workers: RwLock<BTreeMap<WorkerId, Arc<Worker>>>,
+    ids: WorkerIds,
+    policy: TurnPolicy,
+    /// Cancelled at shutdown; every turn's token is a child of it.
+    shutdown: CancellationToken,
+}
+
+impl Runtime {
+    /// Loads the store, records what a crash interrupted, and starts serving. Must run inside tokio.
+    pub async fn start(config: RuntimeConfig, profiles: ProfileSet, store: Arc<dyn Store>) -> Result<Self, StartError> {
+        let snapshot = store.load()?;
+        let rebuilt: Vec<_> = snapshot.workers.into_iter().map(|w| recover::rebuild(w, &profiles)).collect();
+        let counts = count_states(rebuilt.iter().map(|w| w.inner.state));
+        let start = LogStart {
+            log_id: snapshot.log_id,
+            retained: snapshot.events,
+            evicted_through: snapshot.evicted_through,
+            reserved_through: snapshot.reserved_through,
+            counts,
+        };
+        let log = EventLog::start(store, start, config.event_retention, config.live_buffer);
+        let ids = WorkerIds::after(rebuilt.iter().map(|w| &w.inner.record.worker_id));
+        let policy = TurnPolicy { queue_capacity: config.queue_capacity, history_limit: config.history_limit };
+
+        let mut workers = BTreeMap::new();
+        let mut repairs = Vec::new();
+        for rebuilt in rebuilt {
+            let worker = Worker::new(rebuilt.inner);
+            if !rebuilt.unfinished.is_empty() || rebuilt.failure.is_some() {
+                repairs.push((worker.clone(), rebuilt.unfinished, rebuilt.failure));
+            }
+            workers.insert(worker.id.clone(), worker);
+        }
+        let core = Arc::new(Core {
+            config,
+            profiles,
+            log,
+            workers: RwLock::new(workers),
+            ids,
+            policy,
+            shutdown: CancellationToken::new(),
+        });
+        let mut last = crate::store::Durable::done();
+        for (worker, unfinished, failure) in repairs {
+            let mut inner = worker.inner.lock();
+            let mut tx = core.log.begin(&worker.id, Some(inner.state)).map_err(|_| StoreError::Closed)?;
+            inner.interrupt_unfinished(&mut tx, &unfinished);
+            if let Some(error) = failure {
+                inner.fail(&mut tx, error);
+            }
+            last = tx.commit();
+        }
+        // Tickets resolve in order, so the last one covers every repair.
+        last.wait().await?;
+        Ok(Runtime { core })
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.core.config
+    }
+
+    /// The runtime's summary.
+    pub fn summary(&self) -> RuntimeSummary {
+        self.core.summary().0
+    }
+
+    /// A bounded page of workers in creation order; costs O(log n + limit).
+    pub fn list(&self, query: &ListQuery) -> WorkerPage {
+        let limit = effective_limit(query.limit);
+        let page: Vec<Arc<Worker>> = {
+            let workers = self.core.workers.read();
+            let lower = query.after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
+            workers.range::<WorkerId, _>((lower, Bound::Unbounded)).take(limit as usize + 1).map(|(_, w)| w.clone()).collect()
+        };
+        let has_more = page.len() > limit as usize;
+        let workers: Vec<_> =
+            page.iter().take(limit as usize).map(|w| w.inner.lock().summary(&self.core.config.runtime_id)).collect();
+        let next_after = has_more.then(|| workers.last().map(|w| w.worker_id.clone())).flatten();
+        WorkerPage { workers, limit, next_after }
+    }
+
+    /// One worker's detail.
+    pub fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+        let worker = self.core.worker(worker_id)?;
+        let detail = worker.inner.lock().detail(&self.core.config.runtime_id);
+        Ok(detail)
+    }
+
+    /// A bounded page of a worker's transcript; costs O(limit) whatever the transcript's length.
+    pub fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+        let worker = self.core.worker(worker_id)?;
+        let page = worker.inner.lock().page(query);
+        Ok(page)
+    }
+
+    /// Creates a worker with the requested (or the default) profile; returns once it is durable.
+    pub async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+        let core = &self.core;
+        request.validate().map_err(|e| core.scoped(e))?;
+        core.check_open()?;
+        let profile_name = request.profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
+        let profile = core.profiles.get(&profile_name).ok_or_else(|| {
+            core.scoped(ApiError::new(ErrorCode::ProfileNotFound, format!("profile {profile_name} is not configured")))
+        })?;
+        let worker_id = core.ids.next();
+        let (detail, durable) = {
+            let mut workers = core.workers.write();
+            let mut tx = core.log.begin(&worker_id, None).map_err(|e| core.scoped(e))?;
+            let record = WorkerRecord {
+                worker_id: worker_id.clone(),
+                title: request.title,
+                profile: profile.name().to_owned(),
+                executor: profile.executor_name().to_owned(),
+                metadata: request.metadata.unwrap_or_default(),
+                created_at: tx.at(),
+                end: None,
+            };
+            tx.record(Record::Worker(record.clone()));
+            let mut inner = WorkerInner {
+                record,
+                profile: Some(profile),
+                state: WorkerState::Idle,
+                updated_at: tx.at(),
+                transcript: Vec::new(),
+                next_turn: 1,
+                current: None,
+                queue: Default::default(),
+            };
+            inner.set_state(&mut tx, WorkerState::Idle);
+            tx.event(EventBody::WorkerCreated { worker: inner.summary(&core.config.runtime_id) });
+            let detail = inner.detail(&core.config.runtime_id);
+            let durable = tx.commit();
+            workers.insert(worker_id, Worker::new(inner));
+            (detail, durable)
+        };
+        core.durable(durable).await?;
+        Ok(detail)
+    }
+
+    /// Sends input (SPEC §3); acknowledged once the input is durable.
+    pub async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
+        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
+        let policy = self.core.policy;
+        self.core
+            .change(worker_id, |inner, tx| {
+                let accepted = inner.accept_input(tx, request, policy)?;
+                Ok((accepted.ack, accepted.start))
+            })
+            .await
+    }
+
+    /// Cancels the running turn (and drops queued inputs); accepted with nothing to do when idle.
+    pub async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
+        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
+        self.core.change(worker_id, |inner, tx| Ok((inner.cancel(tx, request.reason), None))).await
+    }
+
+    /// Stops the worker, cancelling a running turn first; repeating it is harmless.
+    pub async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
+        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
+        self.core.change(worker_id, |inner, tx| Ok((inner.stop(tx, request.reason), None))).await
+    }
+
+    /// Opens an event subscription: a snapshot, then (with `after`) every retained durable event after the
+    /// cursor, then live events.
+    pub fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+        let core = &self.core;
+        core.check_open()?;
+        // Attach before taking the snapshot: everything published from here on reaches the subscriber, and
+        // whatever the snapshot already reflects is skipped by seq.
+        let attachment = core.log.feed().attach(request.after, true).map_err(|e| core.scoped(e))?;
+        let (state, seq) = match &request.worker_id {
+            Some(worker_id) => {
+                let worker = core.worker(worker_id)?;
+                let inner = worker.inner.lock();
+                let seq = core.log.last_seq();
+                (SnapshotState::Worker { worker: Box::new(inner.detail(&core.config.runtime_id)) }, seq)
+            }
+            None => {
+                let (runtime, seq) = core.summary();
+                (SnapshotState::Runtime { runtime }, seq)
+            }
+        };
+        let snapshot = StreamFrame::Snapshot(Snapshot { seq, log_id: core.log.log_id().to_owned(), state });
+        let subscription = Subscription::new(
+            core.log.feed().clone(),
+            request.worker_id,
+            snapshot,
+            attachment,
+            request.after.unwrap_or(seq),
+            core.config.heartbeat_interval,
+            core.shutdown.child_token(),
+        );
+        Ok(subscription.into_stream())
+    }
+
+    /// Number of open subscriptions.
+    pub fn subscribers(&self) -> usize {
+        self.core.log.feed().subscribers()
+    }
+
+    /// Stops serving: ends subscriptions, aborts running turns without recording anything (a restart
+    /// reports them as interrupted) and makes the store durable.
+    pub async fn shutdown(&self) -> Result<(), StoreError> {
+        self.core.shutdown.cancel();
+        self.core.log.store().close().await
+    }
+}
+
+impl Core {
+    /// The summary with the seq its counts are consistent with.
+    fn summary(&self) -> (RuntimeSummary, u64) {
+        let (seq, workers) = self.log.position();
+        let status = if self.shutdown.is_cancelled() {
+            RuntimeStatus::Unavailable
+        } else if self.log.store_failed() {
+            RuntimeStatus::Degraded
+        } else {
+            RuntimeStatus::Ready
+        };
+        let summary = RuntimeSummary {
+            runtime_id: self.config.runtime_id.clone(),
+            display_name: self.config.display_name.clone(),
+            status,
+            workers,
+            capabilities: Capabilities {
+                read: true,
+                create: true,
+                input: true,
+                lifecycle: true,
+                transcript: true,
+                events: true,
+                when_busy: WhenBusy::ALL.to_vec(),
+                profiles: self.profiles.infos(),
+            },
+            protocol: ProtocolInfo::current(FEATURES),
+            log_id: self.log.log_id().to_owned(),
+            last_event_seq: self.log.feed().last_published(),
+        };
+        (summary, seq)
+    }
+
+    fn worker(&self, worker_id: &WorkerId) -> Result<Arc<Worker>, ApiError> {
+        self.workers.read().get(worker_id).cloned().ok_or_else(|| self.scoped(ApiError::worker_not_found(worker_id)))
+    }
+
+    /// Applies one transition to a worker, spawns the turn it started, and waits until it is durable.
+    ///
+    /// Everything happens before the first await, so a caller that gives up waiting cannot leave the worker
+    /// half-changed.
+    async fn change<T>(
+        self: &Arc<Self>,
+        worker_id: &WorkerId,
+        transition: impl FnOnce(&mut WorkerInner, &mut Tx<'_>) -> Result<(T, Option<TurnStart>), ApiError>,
+    ) -> Result<T, ApiError> {
+        self.check_open()?;
+        let worker = self.worker(worker_id)?;
+        let (value, start, durable) = {
+            let mut inner = worker.inner.lock();
+            let mut tx = self.log.begin(&worker.id, Some(inner.state)).map_err(|e| self.scoped(e))?;
+            let (value, start) = transition(&mut inner, &mut tx).map_err(|e| self.scoped(e))?;
+            (value, start, tx.commit())
+        };
+        if let Some(start) = start {
+            self.spawn_turn(worker, start, durable.clone());
+        }
+        self.durable(durable).await?;
+        Ok(value)
+    }
+
+    /// Records a finished turn and starts the next queued one.
+    pub(crate) fn finish_turn(self: &Arc<Self>, worker: &Arc<Worker>, turn_id: u64, outcome: Result<String, ExecutorError>) {
+        let (next, durable) = {
+            let mut inner = worker.inner.lock();
+            let Ok(mut tx) = self.log.begin(&worker.id, Some(inner.state)) else { return };
+            match inner.finish_turn(&mut tx, turn_id, outcome, self.policy) {
+                Some(next) => (next, tx.commit()),
+                None => return,
+            }
+        };
+        if let Some(start) = next {
+            self.spawn_turn(worker.clone(), start, durable);
+        }
+    }
+
+    fn spawn_turn(self: &Arc<Self>, worker: Arc<Worker>, start: TurnStart, durable: crate::store::Durable) {
+        turn::spawn(self.clone(), worker, start, durable);
+    }
+
+    async fn durable(&self, durable: crate::store::Durable) -> Result<(), ApiError> {
+        durable.wait().await.map_err(|error| {
+            tracing::error!(runtime_id = %self.config.runtime_id, %error, "change was not persisted");
+            self.scoped(ApiError::new(ErrorCode::RuntimeUnavailable, "the runtime's store failed to persist the change"))
+        })
+    }
+
+    fn check_open(&self) -> Result<(), ApiError> {
+        if self.shutdown.is_cancelled() {
+            return Err(self.scoped(ApiError::new(ErrorCode::RuntimeUnavailable, "the runtime is shutting down")));
+        }
+        Ok(())
+    }
+
+    /// Names this runtime on an error that does not name one yet.
+    fn scoped(&self, mut error: ApiError) -> ApiError {
+        if error.runtime_id.is_none() {
+            error.runtime_id = Some(self.config.runtime_id.clone());
+        }
+        error
+    }
+}

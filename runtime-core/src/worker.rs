@@ -1,0 +1,144 @@
+//! One worker's in-memory state and the read views built from it.
+//!
+//! A worker's state sits behind a short, synchronous lock that is never held across an await; every
+//! change is made under it together with its event-log transaction (see [`machine`]), so concurrent
+//! commands on one worker are serialized and observers never see half a transition.
+
+pub(crate) mod machine;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use runtime_api::limits::effective_limit;
+use runtime_api::{
+    Role, RuntimeId, Timestamp, TranscriptEntry, TranscriptPage, TranscriptQuery, TurnInfo, WorkerDetail, WorkerId,
+    WorkerState, WorkerSummary,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::events::Tx;
+use crate::executor::Message;
+use crate::profile::Profile;
+use crate::store::{Record, WorkerRecord};
+
+/// A worker: its id and its lock-guarded state.
+pub(crate) struct Worker {
+    pub(crate) id: WorkerId,
+    pub(crate) inner: Mutex<WorkerInner>,
+}
+
+/// Everything the runtime knows about a worker.
+pub(crate) struct WorkerInner {
+    pub(crate) record: WorkerRecord,
+    /// The resolved profile; `None` only for a worker that failed because its profile disappeared.
+    pub(crate) profile: Option<Arc<Profile>>,
+    pub(crate) state: WorkerState,
+    pub(crate) updated_at: Timestamp,
+    /// Entry `seq` lives at index `seq - 1`, so any page is a slice.
+    pub(crate) transcript: Vec<TranscriptEntry>,
+    pub(crate) next_turn: u64,
+    pub(crate) current: Option<RunningTurn>,
+    pub(crate) queue: VecDeque<QueuedTurn>,
+}
+
+/// The turn a busy worker is running.
+pub(crate) struct RunningTurn {
+    pub(crate) turn_id: u64,
+    pub(crate) started_at: Timestamp,
+    /// Cancelling it drops the executor's future.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// An accepted input waiting for the running turn to end; its entry is already in the transcript.
+pub(crate) struct QueuedTurn {
+    pub(crate) turn_id: u64,
+    pub(crate) input_seq: u64,
+}
+
+impl Worker {
+    pub(crate) fn new(inner: WorkerInner) -> Arc<Self> {
+        Arc::new(Worker { id: inner.record.worker_id.clone(), inner: Mutex::new(inner) })
+    }
+}
+
+impl WorkerInner {
+    /// The list view.
+    pub(crate) fn summary(&self, runtime_id: &RuntimeId) -> WorkerSummary {
+        WorkerSummary {
+            runtime_id: runtime_id.clone(),
+            worker_id: self.record.worker_id.clone(),
+            title: self.record.title.clone(),
+            state: self.state,
+            profile: self.record.profile.clone(),
+            executor: self.record.executor.clone(),
+            created_at: self.record.created_at,
+            updated_at: self.updated_at,
+            transcript_len: self.transcript.len() as u64,
+        }
+    }
+
+    /// The detail view.
+    pub(crate) fn detail(&self, runtime_id: &RuntimeId) -> WorkerDetail {
+        WorkerDetail {
+            summary: self.summary(runtime_id),
+            metadata: self.record.metadata.clone(),
+            current_turn: self
+                .current
+                .as_ref()
+                .map(|t| TurnInfo { turn_id: t.turn_id, started_at: t.started_at }),
+            queued_inputs: self.queue.len() as u32,
+            end_reason: self.record.end.as_ref().and_then(|e| e.reason.clone()),
+        }
+    }
+
+    /// A bounded transcript page; its cost depends on the page size only.
+    pub(crate) fn page(&self, query: TranscriptQuery) -> TranscriptPage {
+        let limit = effective_limit(query.limit);
+        let len = self.transcript.len();
+        let start = usize::try_from(query.after.unwrap_or(0)).unwrap_or(usize::MAX).min(len);
+        let end = start.saturating_add(limit as usize).min(len);
+        TranscriptPage {
+            worker_id: self.record.worker_id.clone(),
+            entries: self.transcript[start..end].to_vec(),
+            limit,
+            next_after: (end < len).then_some(end as u64),
+            last_seq: len as u64,
+        }
+    }
+
+    /// Appends a transcript entry and its record; returns its seq.
+    pub(crate) fn append(&mut self, tx: &mut Tx<'_>, role: Role, content: String, turn_id: Option<u64>) -> u64 {
+        let seq = self.transcript.len() as u64 + 1;
+        let entry = TranscriptEntry { seq, role, content, at: tx.at(), turn_id };
+        tx.record(Record::Transcript { worker_id: self.record.worker_id.clone(), entry: entry.clone() });
+        self.transcript.push(entry);
+        self.updated_at = tx.at();
+        seq
+    }
+
+    /// Moves to `state`, telling the transaction.
+    pub(crate) fn set_state(&mut self, tx: &mut Tx<'_>, state: WorkerState) {
+        self.state = state;
+        self.updated_at = tx.at();
+        tx.set_state(state);
+    }
+
+    /// The input of `turn_id` and up to `limit` earlier messages, oldest first.
+    ///
+    /// Queued inputs are appended when accepted, so a later turn's input can sit before an earlier turn's
+    /// reply; history is therefore ordered by turn, and entries of later turns are left out.
+    pub(crate) fn conversation(&self, turn_id: u64, input_seq: u64, limit: usize) -> (Vec<Message>, Message) {
+        let input = &self.transcript[(input_seq - 1) as usize];
+        let mut earlier: Vec<&TranscriptEntry> = self
+            .transcript
+            .iter()
+            .rev()
+            .filter(|e| e.role != Role::Notice && e.turn_id.is_some_and(|t| t < turn_id))
+            .take(limit)
+            .collect();
+        earlier.sort_by_key(|e| (e.turn_id, e.seq));
+        let history = earlier.into_iter().map(|e| Message { role: e.role, content: e.content.clone() }).collect();
+        (history, Message { role: input.role, content: input.content.clone() })
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared test machinery: the [`contract`] suite that every `RuntimeSource` must pass.
+
+pub mod contract;

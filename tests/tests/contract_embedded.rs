@@ -1,0 +1,23 @@
+//! The contract suite against the embedded source.
+
+use std::sync::Arc;
+
+use runtime_api::RuntimeId;
+use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig};
+use sources::EmbeddedSource;
+use tests::contract::{Fixture, contract_suite, setup};
+
+async fn embedded() -> Fixture {
+    let mut config = RuntimeConfig::new(RuntimeId::parse("backend-internal").unwrap(), "Backend internal");
+    config.event_retention = setup::EVENT_RETENTION;
+    config.queue_capacity = setup::QUEUE_CAPACITY;
+    config.heartbeat_interval = setup::HEARTBEAT;
+    let profiles = ProfileSet::from_toml(setup::PROFILES_TOML).unwrap();
+    let runtime = Runtime::start(config, profiles, Arc::new(MemoryStore::new())).await.unwrap();
+    Fixture::new(Arc::new(EmbeddedSource::new(runtime)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_source_passes_the_contract() {
+    contract_suite(embedded).await;
+}
