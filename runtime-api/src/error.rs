@@ -179,13 +179,7 @@ impl From<ErrorObject> for ApiError {
 impl ApiError {
     /// An error with a code and message and no ids.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            message: message.into(),
-            runtime_id: None,
-            worker_id: None,
-            earliest_seq: None,
-        }
+        ApiError { code, message: message.into(), runtime_id: None, worker_id: None, earliest_seq: None }
     }
 
     /// Names the runtime this error concerns.

@@ -41,11 +41,8 @@ pub enum IdError {
 
 /// Checks the shared identifier shape: 1 to 64 characters from `allowed`, starting with an alphanumeric.
 fn check(kind: &'static str, s: &str, lowercase_only: bool) -> Result<(), IdError> {
-    let allowed = if lowercase_only {
-        "lowercase letters, digits, '-' and '_'"
-    } else {
-        "letters, digits, '-' and '_'"
-    };
+    let allowed =
+        if lowercase_only { "lowercase letters, digits, '-' and '_'" } else { "letters, digits, '-' and '_'" };
     if s.is_empty() {
         return Err(IdError::Empty { kind });
     }

@@ -18,10 +18,9 @@ pub mod worker;
 pub use error::{ApiError, ErrorCode, ErrorEnvelope};
 pub use event::{Event, EventBody};
 pub use ids::{IdError, RuntimeId, WorkerId, WorkerRef};
-pub use page::{ListQuery, TranscriptQuery, TranscriptPage, WorkerPage};
+pub use page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
 pub use runtime::{
-    Capabilities, ProfileInfo, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind,
-    WorkerCounts,
+    Capabilities, ProfileInfo, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind, WorkerCounts,
 };
 pub use source::{FrameStream, RuntimeSource};
 pub use stream::{CloseReason, Snapshot, SnapshotState, StreamFrame, SubscribeRequest};

@@ -132,11 +132,7 @@ mod tests {
         let frames = [
             StreamFrame::Heartbeat { seq: 3, at: "2026-01-01T00:00:00Z".parse().unwrap() },
             StreamFrame::Lagged { missed: 10, resume_after: 4 },
-            StreamFrame::Closed {
-                reason: CloseReason::CursorExpired,
-                message: "gone".into(),
-                earliest_seq: Some(9),
-            },
+            StreamFrame::Closed { reason: CloseReason::CursorExpired, message: "gone".into(), earliest_seq: Some(9) },
         ];
         for frame in frames {
             let text = serde_json::to_string(&frame).unwrap();

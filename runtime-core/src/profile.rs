@@ -124,13 +124,16 @@ impl ProfileSet {
     }
 
     fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {
-        let raw: RawFile = toml::from_str(text)
-            .map_err(|e| ProfileError::Syntax { origin: origin.to_owned(), message: e.to_string().trim().to_owned() })?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
+            origin: origin.to_owned(),
+            message: e.to_string().trim().to_owned(),
+        })?;
         let mut problems = Vec::new();
         let mut set = ProfileSet { profiles: BTreeMap::new() };
+        let mut names = std::collections::BTreeSet::new();
         for (index, raw) in raw.profiles.into_iter().enumerate() {
             let label = format!("profile #{} ({:?})", index + 1, raw.name);
-            if set.profiles.contains_key(&raw.name) {
+            if !names.insert(raw.name.clone()) {
                 problems.push(format!("{label}: the name is used by an earlier profile"));
                 continue;
             }
@@ -211,9 +214,11 @@ impl RawProfile {
         }
         let executor: Option<Arc<dyn Executor>> = match self.executor.as_str() {
             "echo" => {
-                for (field, set) in
-                    [("base_url", self.base_url.is_some()), ("model", self.model.is_some()), ("api_key_ref", self.api_key_ref.is_some())]
-                {
+                for (field, set) in [
+                    ("base_url", self.base_url.is_some()),
+                    ("model", self.model.is_some()),
+                    ("api_key_ref", self.api_key_ref.is_some()),
+                ] {
                     if set {
                         problems.push(format!("{field} applies only to openai profiles"));
                     }
@@ -266,7 +271,8 @@ mod tests {
 
     #[test]
     fn default_exists_even_when_the_file_omits_it() {
-        let set = ProfileSet::from_toml("[[profiles]]\nname = \"fast\"\nexecutor = \"echo\"\nchunk_delay_ms = 0\n").unwrap();
+        let set =
+            ProfileSet::from_toml("[[profiles]]\nname = \"fast\"\nexecutor = \"echo\"\nchunk_delay_ms = 0\n").unwrap();
         let names: Vec<_> = set.infos().into_iter().map(|p| p.name).collect();
         assert_eq!(names, ["default", "fast"]);
         assert_eq!(set.get("default").unwrap().executor_name(), "echo");
@@ -275,7 +281,8 @@ mod tests {
 
     #[test]
     fn a_file_default_replaces_the_builtin() {
-        let text = "[[profiles]]\nname = \"default\"\nexecutor = \"echo\"\nchunk_delay_ms = 5\nsystem_prompt = \"be brief\"\n";
+        let text =
+            "[[profiles]]\nname = \"default\"\nexecutor = \"echo\"\nchunk_delay_ms = 5\nsystem_prompt = \"be brief\"\n";
         let set = ProfileSet::from_toml(text).unwrap();
         assert_eq!(set.get("default").unwrap().system_prompt(), Some("be brief"));
     }

@@ -164,7 +164,11 @@ impl Runtime {
         let page: Vec<Arc<Worker>> = {
             let workers = self.core.workers.read();
             let lower = query.after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
-            workers.range::<WorkerId, _>((lower, Bound::Unbounded)).take(limit as usize + 1).map(|(_, w)| w.clone()).collect()
+            workers
+                .range::<WorkerId, _>((lower, Bound::Unbounded))
+                .take(limit as usize + 1)
+                .map(|(_, w)| w.clone())
+                .collect()
         };
         let has_more = page.len() > limit as usize;
         let workers: Vec<_> =
@@ -363,7 +367,12 @@ impl Core {
     }
 
     /// Records a finished turn and starts the next queued one.
-    pub(crate) fn finish_turn(self: &Arc<Self>, worker: &Arc<Worker>, turn_id: u64, outcome: Result<String, ExecutorError>) {
+    pub(crate) fn finish_turn(
+        self: &Arc<Self>,
+        worker: &Arc<Worker>,
+        turn_id: u64,
+        outcome: Result<String, ExecutorError>,
+    ) {
         let (next, durable) = {
             let mut inner = worker.inner.lock();
             let Ok(mut tx) = self.log.begin(&worker.id, Some(inner.state)) else { return };
@@ -384,7 +393,10 @@ impl Core {
     async fn durable(&self, durable: crate::store::Durable) -> Result<(), ApiError> {
         durable.wait().await.map_err(|error| {
             tracing::error!(runtime_id = %self.config.runtime_id, %error, "change was not persisted");
-            self.scoped(ApiError::new(ErrorCode::RuntimeUnavailable, "the runtime's store failed to persist the change"))
+            self.scoped(ApiError::new(
+                ErrorCode::RuntimeUnavailable,
+                "the runtime's store failed to persist the change",
+            ))
         })
     }
 

@@ -83,10 +83,7 @@ impl WorkerInner {
         WorkerDetail {
             summary: self.summary(runtime_id),
             metadata: self.record.metadata.clone(),
-            current_turn: self
-                .current
-                .as_ref()
-                .map(|t| TurnInfo { turn_id: t.turn_id, started_at: t.started_at }),
+            current_turn: self.current.as_ref().map(|t| TurnInfo { turn_id: t.turn_id, started_at: t.started_at }),
             queued_inputs: self.queue.len() as u32,
             end_reason: self.record.end.as_ref().and_then(|e| e.reason.clone()),
         }

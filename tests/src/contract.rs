@@ -112,7 +112,13 @@ where
         }
         drop(fixture);
     }
-    assert!(failures.is_empty(), "{} of {} contract checks failed:\n{}", failures.len(), CHECKS.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} contract checks failed:\n{}",
+        failures.len(),
+        CHECKS.len(),
+        failures.join("\n")
+    );
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {

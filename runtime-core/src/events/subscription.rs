@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use runtime_api::{CloseReason, Event, FrameStream, StreamFrame, Timestamp, WorkerId};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -54,12 +55,14 @@ impl Subscription {
         }
     }
 
-    /// The subscription as a boxed stream that ends after its `closed` frame.
+    /// The subscription as a boxed stream that ends after its `closed` frame (and stays ended when polled
+    /// again, as forwarders sometimes do).
     pub(crate) fn into_stream(self) -> FrameStream {
-        Box::pin(futures::stream::unfold(self, |mut sub| async move {
+        let frames = futures::stream::unfold(self, |mut sub| async move {
             let frame = sub.next_frame().await?;
             Some((frame, sub))
-        }))
+        });
+        Box::pin(frames.fuse())
     }
 
     async fn next_frame(&mut self) -> Option<StreamFrame> {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use runtime_api::{
-    ApiError, CancelAck, CancelOutcome, ErrorCode, EventBody, InputAck, InputDisposition, InputKind, InputRequest, Role,
-    StopAck, StopOutcome, WhenBusy, WorkerState,
+    ApiError, CancelAck, CancelOutcome, ErrorCode, EventBody, InputAck, InputDisposition, InputKind, InputRequest,
+    Role, StopAck, StopOutcome, WhenBusy, WorkerState,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -57,8 +57,9 @@ impl WorkerInner {
             WorkerState::Idle => InputDisposition::Started,
             WorkerState::Busy => match request.when_busy {
                 WhenBusy::Reject => {
-                    return Err(ApiError::new(ErrorCode::WorkerBusy, format!("worker {id} is running a turn"))
-                        .with_worker(id));
+                    return Err(
+                        ApiError::new(ErrorCode::WorkerBusy, format!("worker {id} is running a turn")).with_worker(id)
+                    );
                 }
                 WhenBusy::Queue if self.queue.len() >= policy.queue_capacity => {
                     return Err(ApiError::new(
@@ -83,12 +84,8 @@ impl WorkerInner {
             InputKind::System => Role::System,
         };
         let transcript_seq = self.append(tx, role, request.content, Some(turn_id));
-        let event_seq = tx.event(EventBody::InputAccepted {
-            turn_id,
-            transcript_seq,
-            input_kind: request.kind,
-            disposition,
-        });
+        let event_seq =
+            tx.event(EventBody::InputAccepted { turn_id, transcript_seq, input_kind: request.kind, disposition });
         let (start, queue_position) = if disposition == InputDisposition::Queued {
             self.queue.push_back(QueuedTurn { turn_id, input_seq: transcript_seq });
             (None, Some(self.queue.len() as u32))
@@ -113,14 +110,25 @@ impl WorkerInner {
         };
         let dropped_queued = self.drop_queue(tx);
         self.set_state(tx, WorkerState::Idle);
-        CancelAck { worker_id: id, outcome: CancelOutcome::Cancelled, turn_id: Some(turn_id), dropped_queued, state: self.state }
+        CancelAck {
+            worker_id: id,
+            outcome: CancelOutcome::Cancelled,
+            turn_id: Some(turn_id),
+            dropped_queued,
+            state: self.state,
+        }
     }
 
     /// `stop`: cancel what runs and what waits, then end the worker; idempotent.
     pub(crate) fn stop(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> StopAck {
         let id = self.record.worker_id.clone();
         if self.state.is_terminal() {
-            return StopAck { worker_id: id, outcome: StopOutcome::AlreadyTerminal, cancelled_turn: None, state: self.state };
+            return StopAck {
+                worker_id: id,
+                outcome: StopOutcome::AlreadyTerminal,
+                cancelled_turn: None,
+                state: self.state,
+            };
         }
         let cancelled_turn = self.cancel_running(tx, Some("the worker is stopping"));
         self.drop_queue(tx);
@@ -151,7 +159,8 @@ impl WorkerInner {
                 tx.event(EventBody::TurnCompleted { turn_id, transcript_seq });
             }
             Err(error) => {
-                let transcript_seq = self.append(tx, Role::Notice, format!("turn {turn_id} failed: {error}"), Some(turn_id));
+                let transcript_seq =
+                    self.append(tx, Role::Notice, format!("turn {turn_id} failed: {error}"), Some(turn_id));
                 tx.event(EventBody::TurnFailed { turn_id, transcript_seq, error: error.0 });
             }
         }

@@ -1,8 +1,7 @@
 //! Typed errors for unknown ids and bad requests.
 
 use runtime_api::{
-    CreateWorkerRequest, ErrorCode, InputRequest, LifecycleRequest, SubscribeRequest, TranscriptQuery, WorkerId,
-    limits,
+    CreateWorkerRequest, ErrorCode, InputRequest, LifecycleRequest, SubscribeRequest, TranscriptQuery, WorkerId, limits,
 };
 
 use super::support::{Source, expect_error, new_worker};

@@ -39,7 +39,8 @@ pub(crate) async fn subscriptions_open_with_a_snapshot_then_ordered_events(sourc
     assert!(mine.iter().all(|e| e.worker_id == watched), "a worker stream carries only that worker");
     assert!(mine.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(mine.iter().all(|e| e.seq > one.snapshot.seq), "nothing the snapshot already reflects");
-    let from_all: Vec<&Event> = everything.iter().filter(|e| e.worker_id == watched && e.seq > one.snapshot.seq).collect();
+    let from_all: Vec<&Event> =
+        everything.iter().filter(|e| e.worker_id == watched && e.seq > one.snapshot.seq).collect();
     assert_eq!(from_all.len(), mine.len());
 }
 

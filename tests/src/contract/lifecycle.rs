@@ -144,7 +144,9 @@ pub(crate) async fn cancel_aborts_a_running_turn_promptly(source: Source) {
     let cancelled = frames.events_until(|e| matches!(e.body, EventBody::TurnCancelled { .. })).await;
     let last = cancelled.last().expect("cancel event");
     assert_eq!(last.state, WorkerState::Idle);
-    assert!(matches!(&last.body, EventBody::TurnCancelled { turn_id: 1, reason: Some(r), .. } if r == "changed my mind"));
+    assert!(
+        matches!(&last.body, EventBody::TurnCancelled { turn_id: 1, reason: Some(r), .. } if r == "changed my mind")
+    );
     // The executor is gone: nothing more from turn 1, even after several chunk delays.
     let after = frames.events_within(Duration::from_millis(1_000)).await;
     assert!(after.is_empty(), "events after the cancel: {after:?}");

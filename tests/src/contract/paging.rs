@@ -60,7 +60,8 @@ pub(crate) async fn transcript_pages_are_bounded_and_complete(source: Source) {
 
     let past_end = source.transcript(&worker, TranscriptQuery { after: Some(1_000), limit: None }).await.expect("page");
     assert!(past_end.entries.is_empty() && past_end.next_after.is_none());
-    let clamped = source.transcript(&worker, TranscriptQuery { after: None, limit: Some(u32::MAX) }).await.expect("page");
+    let clamped =
+        source.transcript(&worker, TranscriptQuery { after: None, limit: Some(u32::MAX) }).await.expect("page");
     assert_eq!((clamped.limit, clamped.entries.len()), (MAX_PAGE_LIMIT, 10));
     let one = source.transcript(&worker, TranscriptQuery { after: Some(4), limit: Some(0) }).await.expect("page");
     assert_eq!((one.limit, one.entries[0].seq, one.next_after), (1, 5, Some(5)));
