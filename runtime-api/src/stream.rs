@@ -81,7 +81,7 @@ pub enum SnapshotState {
     /// A subscription to one worker.
     Worker {
         /// The worker's detail.
-        worker: Box<WorkerDetail>,
+        worker: WorkerDetail,
     },
 }
 

@@ -1,1 +1,152 @@
-fn main() {}
+//! Page cost at 100 and 100,000 workers / transcript entries, and input-ack throughput of the memory store.
+//!
+//! Run with `cargo bench -p runtime-core`; results are recorded in `docs/benchmarks.md`.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use runtime_api::{
+    CreateWorkerRequest, InputRequest, ListQuery, Role, RuntimeId, Timestamp, TranscriptEntry, TranscriptQuery,
+    WhenBusy, WorkerId,
+};
+use runtime_core::store::{Durable, Record, SnapshotBuilder, StoreError, StoreSnapshot, WorkerRecord};
+use runtime_core::{
+    Executor, ExecutorError, MemoryStore, Profile, ProfileSet, Runtime, RuntimeConfig, Store, TurnContext, TurnOutput,
+};
+
+const SIZES: [usize; 2] = [100, 100_000];
+const PAGE: u32 = 50;
+
+/// Loads a prepared snapshot, so large runtimes start in a moment; appends are kept nowhere.
+struct Preloaded(StoreSnapshot);
+
+#[async_trait]
+impl Store for Preloaded {
+    fn kind(&self) -> &'static str {
+        "preloaded"
+    }
+    fn load(&self) -> Result<StoreSnapshot, StoreError> {
+        Ok(self.0.clone())
+    }
+    fn append(&self, _batch: Vec<Record>) -> Durable {
+        Durable::done()
+    }
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn worker_id(n: usize) -> WorkerId {
+    WorkerId::parse(format!("w-{n:08}")).unwrap()
+}
+
+fn snapshot(workers: usize, entries: usize) -> StoreSnapshot {
+    let mut builder = SnapshotBuilder::new("bench");
+    let at = Timestamp::UNIX_EPOCH;
+    for w in 0..workers {
+        let record = WorkerRecord {
+            worker_id: worker_id(w),
+            title: None,
+            profile: "default".into(),
+            executor: "echo".into(),
+            metadata: Default::default(),
+            created_at: at,
+            end: None,
+        };
+        builder.apply(Record::Worker(record)).unwrap();
+    }
+    for seq in 1..=entries as u64 {
+        let (role, turn) = if seq % 2 == 1 { (Role::User, seq.div_ceil(2)) } else { (Role::Assistant, seq / 2) };
+        let entry = TranscriptEntry { seq, role, content: format!("entry {seq}"), at, turn_id: Some(turn) };
+        builder.apply(Record::Transcript { worker_id: worker_id(0), entry }).unwrap();
+    }
+    builder.finish()
+}
+
+fn config() -> RuntimeConfig {
+    RuntimeConfig::new(RuntimeId::parse("bench").unwrap(), "Bench")
+}
+
+fn start(tokio: &tokio::runtime::Runtime, store: Arc<dyn Store>, profiles: ProfileSet) -> Runtime {
+    tokio.block_on(Runtime::start(config(), profiles, store)).unwrap()
+}
+
+fn pages(c: &mut Criterion) {
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let mut list = c.benchmark_group("list_page");
+    for size in SIZES {
+        let runtime = start(&tokio, Arc::new(Preloaded(snapshot(size, 0))), ProfileSet::builtin());
+        // A quarter in, so both sizes serve a full page.
+        let query = ListQuery { after: Some(worker_id(size / 4)), limit: Some(PAGE) };
+        list.throughput(Throughput::Elements(1));
+        list.bench_with_input(BenchmarkId::from_parameter(size), &query, |b, q| b.iter(|| black_box(runtime.list(q))));
+    }
+    list.finish();
+
+    let mut transcript = c.benchmark_group("transcript_page");
+    for size in SIZES {
+        let runtime = start(&tokio, Arc::new(Preloaded(snapshot(1, size))), ProfileSet::builtin());
+        let query = TranscriptQuery { after: Some(size as u64 / 2), limit: Some(PAGE) };
+        let worker = worker_id(0);
+        transcript.throughput(Throughput::Elements(1));
+        transcript.bench_with_input(BenchmarkId::from_parameter(size), &query, |b, q| {
+            b.iter(|| black_box(runtime.transcript(&worker, *q).unwrap()))
+        });
+    }
+    transcript.finish();
+}
+
+/// Finishes every turn at once with an empty reply, so the bench measures the runtime, not an executor.
+struct Instant0;
+
+#[async_trait]
+impl Executor for Instant0 {
+    async fn run(&self, _turn: TurnContext, _output: &mut dyn TurnOutput) -> Result<(), ExecutorError> {
+        Ok(())
+    }
+}
+
+fn input_acks(c: &mut Criterion) {
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let mut profiles = ProfileSet::builtin();
+    profiles.insert(Profile::new("instant", "instant", Arc::new(Instant0)));
+    let runtime = start(&tokio, Arc::new(MemoryStore::new()), profiles);
+    let workers: Vec<WorkerId> = tokio.block_on(async {
+        let mut ids = Vec::new();
+        for _ in 0..1_000 {
+            let request = CreateWorkerRequest { profile: Some("instant".into()), ..Default::default() };
+            ids.push(runtime.create(request).await.unwrap().summary.worker_id);
+        }
+        ids
+    });
+    let next = AtomicUsize::new(0);
+    let mut group = c.benchmark_group("input_ack");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("memory", |b| {
+        b.iter_custom(|iterations| {
+            tokio.block_on(async {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    let worker = &workers[next.fetch_add(1, Ordering::Relaxed) % workers.len()];
+                    let input = InputRequest::user("ping").when_busy(WhenBusy::Queue);
+                    // A worker still finishing its last turn may have a full queue; that is not an ack.
+                    let _ = black_box(runtime.input(worker, input).await);
+                }
+                started.elapsed()
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = pages, input_acks
+}
+criterion_main!(benches);

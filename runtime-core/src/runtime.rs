@@ -272,7 +272,7 @@ impl Runtime {
                 let worker = core.worker(worker_id)?;
                 let inner = worker.inner.lock();
                 let seq = core.log.last_seq();
-                (SnapshotState::Worker { worker: Box::new(inner.detail(&core.config.runtime_id)) }, seq)
+                (SnapshotState::Worker { worker: inner.detail(&core.config.runtime_id) }, seq)
             }
             None => {
                 let (runtime, seq) = core.summary();

@@ -70,12 +70,9 @@ pub(crate) async fn queued_inputs_run_in_order_after_the_current_turn(source: So
     let worker = new_worker(&source, "slow").await;
     let mut frames = subscribe(&source, Some(&worker), None).await;
     source.input(&worker, InputRequest::user(LONG_INPUT)).await.expect("first input");
-    let mut expected_position = 1;
-    for content in ["q1", "q2"] {
+    for (position, content) in (1..).zip(["q1", "q2"]) {
         let ack = source.input(&worker, InputRequest::user(content).when_busy(WhenBusy::Queue)).await.expect("queue");
-        assert_eq!(ack.disposition, InputDisposition::Queued);
-        assert_eq!(ack.queue_position, Some(expected_position));
-        expected_position += 1;
+        assert_eq!((ack.disposition, ack.queue_position), (InputDisposition::Queued, Some(position)));
     }
     assert_eq!(source.get(&worker).await.expect("get").queued_inputs, setup::QUEUE_CAPACITY as u32);
     let full = InputRequest::user("q3").when_busy(WhenBusy::Queue);

@@ -1,0 +1,38 @@
+//! Architecture invariants that the compiler does not enforce, checked against the real dependency graph.
+
+use std::process::Command;
+
+/// The normal (non-dev, non-build) dependency closure of a package, as `cargo tree` prints it.
+fn normal_dependencies(args: &[&str]) -> Vec<String> {
+    let output = Command::new(env!("CARGO"))
+        .args(["tree", "--edges", "normal", "--prefix", "none", "--format", "{p}"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo tree runs");
+    assert!(output.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+fn assert_free_of(package: &str, deps: &[String], forbidden: &[&str]) {
+    let found: Vec<_> = deps.iter().filter(|d| forbidden.contains(&d.as_str())).collect();
+    assert!(found.is_empty(), "{package} must not depend on {found:?}");
+}
+
+#[test]
+fn the_contract_crate_depends_on_no_async_runtime_or_http_stack() {
+    let deps = normal_dependencies(&["-p", "runtime-api"]);
+    assert!(deps.iter().any(|d| d == "serde"), "the check sees real dependencies: {deps:?}");
+    assert_free_of("runtime-api", &deps, &["tokio", "hyper", "axum", "reqwest", "tower", "http"]);
+}
+
+#[test]
+fn the_runtime_library_without_features_has_no_http_dependency() {
+    let deps = normal_dependencies(&["-p", "runtime-core", "--no-default-features"]);
+    assert!(deps.iter().any(|d| d == "tokio"), "the check sees real dependencies: {deps:?}");
+    assert_free_of("runtime-core", &deps, &["hyper", "axum", "reqwest", "tower", "http"]);
+}
