@@ -3,21 +3,20 @@
 use std::sync::Arc;
 
 use runtime_api::RuntimeId;
-use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig};
-use sources::EmbeddedSource;
+use runtime_core::{MemoryStore, ProfileSet, RuntimeConfig};
 use tests::contract::{Fixture, contract_suite, setup};
+use tests::harness::embedded;
 
-async fn embedded() -> Fixture {
+async fn embedded_fixture() -> Fixture {
     let mut config = RuntimeConfig::new(RuntimeId::parse("backend-internal").unwrap(), "Backend internal");
     config.event_retention = setup::EVENT_RETENTION;
     config.queue_capacity = setup::QUEUE_CAPACITY;
     config.heartbeat_interval = setup::HEARTBEAT;
     let profiles = ProfileSet::from_toml(setup::PROFILES_TOML).unwrap();
-    let runtime = Runtime::start(config, profiles, Arc::new(MemoryStore::new())).await.unwrap();
-    Fixture::new(Arc::new(EmbeddedSource::new(runtime)))
+    Fixture::new(embedded(config, profiles, Arc::new(MemoryStore::new())).await)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_source_passes_the_contract() {
-    contract_suite(embedded).await;
+    contract_suite(embedded_fixture).await;
 }

@@ -1,19 +1,19 @@
 //! Property: under any sequence of operations the runtime behaves exactly like a small model of SPEC §3.
 //!
-//! Turns run on a scripted executor, so whether a worker is busy is decided by the test, not by timing.
-
-mod support;
+//! It drives an `EmbeddedSource` through the `RuntimeSource` trait. Turns run on a scripted executor, so
+//! whether a worker is busy is decided by the test, not by timing.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use runtime_api::{
-    CancelOutcome, CreateWorkerRequest, ErrorCode, InputDisposition, InputRequest, LifecycleRequest, Role, StopOutcome,
-    WhenBusy, WorkerId, WorkerState,
+    CancelOutcome, CreateWorkerRequest, ErrorCode, InputDisposition, InputRequest, LifecycleRequest, Role, RuntimeId,
+    RuntimeSource, StopOutcome, WhenBusy, WorkerId, WorkerState,
 };
-use runtime_core::{MemoryStore, Runtime};
-use support::{Outcome, ScriptedExecutor, config, start, wait_for};
+use runtime_core::{MemoryStore, Profile, ProfileSet, RuntimeConfig};
+use tests::doubles::{Outcome, ScriptedExecutor};
+use tests::harness::{embedded, wait_until};
 
 const WORKERS: usize = 2;
 const QUEUE: usize = 2;
@@ -71,9 +71,11 @@ impl Model {
 
 async fn check(ops: Vec<Op>) {
     let executor = Arc::new(ScriptedExecutor::default());
-    let mut config = config();
+    let mut config = RuntimeConfig::new(RuntimeId::parse("model").unwrap(), "Model");
     config.queue_capacity = QUEUE;
-    let runtime = start(config, &executor, Arc::new(MemoryStore::new())).await;
+    let mut profiles = ProfileSet::builtin();
+    profiles.insert(Profile::new("scripted", "scripted", executor.clone()));
+    let runtime = embedded(config, profiles, Arc::new(MemoryStore::new())).await;
     let mut ids = Vec::new();
     let mut models: Vec<Model> = Vec::new();
     for _ in 0..WORKERS {
@@ -85,8 +87,8 @@ async fn check(ops: Vec<Op>) {
     for (step, op) in ops.into_iter().enumerate() {
         let context = format!("step {step}: {op:?}");
         match op {
-            Op::Input(w, policy) => input(&runtime, &ids[w], &mut models[w], policy, &context).await,
-            Op::Finish(w, fail) => finish(&runtime, &executor, &ids[w], &mut models[w], fail).await,
+            Op::Input(w, policy) => input(&*runtime, &ids[w], &mut models[w], policy, &context).await,
+            Op::Finish(w, fail) => finish(&*runtime, &executor, &ids[w], &mut models[w], fail).await,
             Op::Cancel(w) => {
                 let model = &mut models[w];
                 let ack = runtime.cancel(&ids[w], LifecycleRequest::default()).await.unwrap();
@@ -108,23 +110,22 @@ async fn check(ops: Vec<Op>) {
             }
         }
         for (id, model) in ids.iter().zip(&models) {
-            let detail = runtime.get(id).unwrap();
+            let detail = runtime.get(id).await.unwrap();
             assert_eq!(detail.summary.state, model.state(), "{context}");
             assert_eq!(detail.current_turn.map(|t| t.turn_id), model.current, "{context}");
             assert_eq!(detail.queued_inputs as usize, model.queue.len(), "{context}");
-            let entries = runtime.transcript(id, Default::default()).unwrap().entries;
+            let entries = runtime.transcript(id, Default::default()).await.unwrap().entries;
             let shape: Vec<_> = entries.iter().map(|e| (e.role, e.turn_id)).collect();
             assert_eq!(shape, model.transcript, "{context}");
         }
-        let counts = runtime.summary().workers;
+        let counts = runtime.summary().await.unwrap().workers;
         let busy = models.iter().filter(|m| m.state() == WorkerState::Busy).count() as u64;
         let stopped = models.iter().filter(|m| m.stopped).count() as u64;
         assert_eq!((counts.busy, counts.stopped, counts.total), (busy, stopped, WORKERS as u64), "{context}");
     }
-    runtime.shutdown().await.unwrap();
 }
 
-async fn input(runtime: &Runtime, id: &WorkerId, model: &mut Model, policy: WhenBusy, context: &str) {
+async fn input(runtime: &dyn RuntimeSource, id: &WorkerId, model: &mut Model, policy: WhenBusy, context: &str) {
     let result = runtime.input(id, InputRequest::user("go").when_busy(policy)).await;
     if model.stopped {
         assert_eq!(result.unwrap_err().code, ErrorCode::WorkerStopped, "{context}");
@@ -161,11 +162,17 @@ async fn input(runtime: &Runtime, id: &WorkerId, model: &mut Model, policy: When
     assert_eq!(ack.transcript_seq as usize, model.transcript.len(), "{context}");
 }
 
-async fn finish(runtime: &Runtime, executor: &ScriptedExecutor, id: &WorkerId, model: &mut Model, fail: bool) {
+async fn finish(
+    runtime: &dyn RuntimeSource,
+    executor: &ScriptedExecutor,
+    id: &WorkerId,
+    model: &mut Model,
+    fail: bool,
+) {
     let Some(turn) = model.current else { return };
     let outcome = if fail { Outcome::Fail("scripted failure".into()) } else { Outcome::Complete("done".into()) };
     executor.finish(id, turn, outcome).await;
-    wait_for(runtime, id, |d| d.current_turn.as_ref().map(|t| t.turn_id) != Some(turn)).await;
+    wait_until(runtime, id, |d| d.current_turn.as_ref().map(|t| t.turn_id) != Some(turn)).await;
     model.transcript.push((if fail { Role::Notice } else { Role::Assistant }, Some(turn)));
     model.current = model.queue.pop_front();
 }

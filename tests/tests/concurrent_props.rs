@@ -1,21 +1,24 @@
 //! Property: whatever the interleaving of concurrent operations, the invariants of SPEC §3 hold.
 //!
-//! Several tasks hammer a few workers at once with inputs under every busy policy, cancels and stops while
-//! echo turns complete on their own. Afterwards the transcripts, acks, events and counts must agree.
-
-mod support;
+//! Several tasks hammer a few workers of an `EmbeddedSource` at once with inputs under every busy policy,
+//! cancels and stops while echo turns complete on their own. Afterwards the transcripts, acks, events and
+//! counts must agree.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::join_all;
 use proptest::prelude::*;
 use runtime_api::{
-    CreateWorkerRequest, ErrorCode, Event, EventBody, InputAck, InputRequest, LifecycleRequest, Role, WhenBusy,
-    WorkerId, WorkerState,
+    CreateWorkerRequest, ErrorCode, Event, EventBody, InputAck, InputRequest, LifecycleRequest, Role, RuntimeId,
+    RuntimeSource, StreamFrame, SubscribeRequest, WhenBusy, WorkerId, WorkerState,
 };
-use runtime_core::{ProfileSet, Runtime};
-use support::{TestStore, config, drain_ready, events, subscribe};
+use runtime_core::{MemoryStore, ProfileSet, RuntimeConfig};
+use tests::harness::{embedded, wait_until};
+
+type Source = Arc<dyn RuntimeSource>;
 
 const WORKERS: usize = 3;
 
@@ -37,7 +40,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-async fn run_ops(runtime: Runtime, ids: Vec<WorkerId>, task: usize, ops: Vec<Op>) -> Vec<(WorkerId, String, InputAck)> {
+async fn run_ops(runtime: Source, ids: Vec<WorkerId>, task: usize, ops: Vec<Op>) -> Vec<(WorkerId, String, InputAck)> {
     let mut acks = Vec::new();
     for (i, op) in ops.into_iter().enumerate() {
         match op {
@@ -64,23 +67,23 @@ async fn run_ops(runtime: Runtime, ids: Vec<WorkerId>, task: usize, ops: Vec<Op>
 }
 
 async fn check(tasks: Vec<Vec<Op>>) {
-    let mut config = config();
+    let mut config = RuntimeConfig::new(RuntimeId::parse("concurrent").unwrap(), "Concurrent");
     config.queue_capacity = 3;
     config.event_retention = 100_000;
     let profiles =
         ProfileSet::from_toml("[[profiles]]\nname = \"default\"\nexecutor = \"echo\"\nchunk_delay_ms = 1\n").unwrap();
-    let runtime = Runtime::start(config, profiles, TestStore::new()).await.unwrap();
+    let runtime = embedded(config, profiles, Arc::new(MemoryStore::new())).await;
     let mut ids = Vec::new();
     for _ in 0..WORKERS {
         ids.push(runtime.create(CreateWorkerRequest::default()).await.unwrap().summary.worker_id);
     }
-    let start_seq = runtime.summary().last_event_seq;
+    let start_seq = runtime.summary().await.unwrap().last_event_seq;
 
     let runs =
         tasks.into_iter().enumerate().map(|(t, ops)| tokio::spawn(run_ops(runtime.clone(), ids.clone(), t, ops)));
     let acks: Vec<_> = join_all(runs).await.into_iter().flat_map(|r| r.unwrap()).collect();
     for id in &ids {
-        support::wait_for(&runtime, id, |d| d.summary.state != WorkerState::Busy).await;
+        wait_until(&*runtime, id, |d| d.summary.state != WorkerState::Busy).await;
     }
 
     // Transcripts: gap-free, every acknowledged input where its ack says, every turn ended exactly once,
@@ -90,7 +93,7 @@ async fn check(tasks: Vec<Vec<Op>>) {
         let mut entries = Vec::new();
         let mut after = None;
         loop {
-            let page = runtime.transcript(id, runtime_api::TranscriptQuery { after, limit: Some(500) }).unwrap();
+            let page = runtime.transcript(id, runtime_api::TranscriptQuery { after, limit: Some(500) }).await.unwrap();
             entries.extend(page.entries);
             match page.next_after {
                 Some(next) => after = Some(next),
@@ -123,7 +126,7 @@ async fn check(tasks: Vec<Vec<Op>>) {
     }
 
     // Events: strictly ordered, each turn's lifecycle legal, and states agree with the transcripts.
-    let replay = events(&drain_ready(&mut subscribe(&runtime, Some(start_seq))).await);
+    let replay = replay_after(&runtime, start_seq).await;
     assert!(replay.windows(2).all(|w| w[0].seq < w[1].seq));
     for id in &ids {
         let mine: Vec<&Event> = replay.iter().filter(|e| &e.worker_id == id).collect();
@@ -162,21 +165,36 @@ async fn check(tasks: Vec<Vec<Op>>) {
             assert!(expected.is_none_or(|s| s == e.state), "event state: {e:?}");
         }
         assert!(open.is_empty() && running.is_none());
-        let final_state = runtime.get(id).unwrap().summary.state;
+        let final_state = runtime.get(id).await.unwrap().summary.state;
         // A worker no operation touched is still as created: idle.
         let last_told = mine.last().map_or(WorkerState::Idle, |e| e.state);
         assert_eq!(last_told, final_state, "the last event tells the final state");
     }
 
     // Counts agree with the workers.
-    let states: Vec<_> = ids.iter().map(|id| runtime.get(id).unwrap().summary.state).collect();
-    let counts = runtime.summary().workers;
+    let mut states = Vec::new();
+    for id in &ids {
+        states.push(runtime.get(id).await.unwrap().summary.state);
+    }
+    let counts = runtime.summary().await.unwrap().workers;
     let count = |s| states.iter().filter(|&&x| x == s).count() as u64;
     assert_eq!(
         (counts.idle, counts.busy, counts.stopped),
         (count(WorkerState::Idle), count(WorkerState::Busy), count(WorkerState::Stopped))
     );
-    runtime.shutdown().await.unwrap();
+}
+
+/// Every durable event after `after`, read from a resumed subscription until it goes quiet.
+async fn replay_after(source: &Source, after: u64) -> Vec<Event> {
+    let request = SubscribeRequest { after: Some(after), worker_id: None };
+    let mut stream = source.subscribe(request).await.unwrap();
+    let mut events = Vec::new();
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_millis(100), stream.next()).await {
+        if let StreamFrame::Event { event } = frame {
+            events.push(event);
+        }
+    }
+    events
 }
 
 proptest! {
