@@ -10,14 +10,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use runtime_api::{
-    CreateWorkerRequest, InputRequest, ListQuery, Role, RuntimeId, Timestamp, TranscriptEntry, TranscriptQuery,
-    WhenBusy, WorkerId,
-};
-use runtime_core::store::{Durable, Record, SnapshotBuilder, StoreError, StoreSnapshot, WorkerRecord};
+use runtime_api::{CreateWorkerRequest, InputRequest, ListQuery, RuntimeId, TranscriptQuery, WhenBusy, WorkerId};
+use runtime_core::store::{Durable, Record, SnapshotBuilder, StoreError, StoreSnapshot};
 use runtime_core::{
     Executor, ExecutorError, MemoryStore, Profile, ProfileSet, Runtime, RuntimeConfig, Store, TurnContext, TurnOutput,
 };
+use tests::doubles::preloaded;
 
 const SIZES: [usize; 2] = [100, 100_000];
 const PAGE: u32 = 50;
@@ -45,25 +43,11 @@ fn worker_id(n: usize) -> WorkerId {
     WorkerId::parse(format!("w-{n:08}")).unwrap()
 }
 
+/// A store snapshot of `workers` workers with `entries` transcript entries each.
 fn snapshot(workers: usize, entries: usize) -> StoreSnapshot {
     let mut builder = SnapshotBuilder::new("bench");
-    let at = Timestamp::UNIX_EPOCH;
-    for w in 0..workers {
-        let record = WorkerRecord {
-            worker_id: worker_id(w),
-            title: None,
-            profile: "default".into(),
-            executor: "echo".into(),
-            metadata: Default::default(),
-            created_at: at,
-            end: None,
-        };
-        builder.apply(Record::Worker(record)).unwrap();
-    }
-    for seq in 1..=entries as u64 {
-        let (role, turn) = if seq % 2 == 1 { (Role::User, seq.div_ceil(2)) } else { (Role::Assistant, seq / 2) };
-        let entry = TranscriptEntry { seq, role, content: format!("entry {seq}"), at, turn_id: Some(turn) };
-        builder.apply(Record::Transcript { worker_id: worker_id(0), entry }).unwrap();
+    for record in preloaded(workers, entries) {
+        builder.apply(record).unwrap();
     }
     builder.finish()
 }
