@@ -132,21 +132,34 @@ pub struct ApiError {
 
 /// The JSON body of every error response: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorEnvelope {
     /// The error itself.
     pub error: ApiError,
 }
 
+/// The wire form of [`ApiError`]; it also supplies `ApiError`'s OpenAPI schema, so the two cannot differ.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "A typed error with a human message and the ids it concerns."))]
 struct ErrorObject {
+    /// What went wrong, from the closed table.
     code: ErrorCode,
+    /// Lowercase human text without a final period.
     message: String,
+    /// Whether repeating the request later may succeed; always written, taken from the code.
+    // Readers tolerate its absence, but every error this crate writes carries it, so the schema (which
+    // describes responses) declares it required.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     retryable: bool,
+    /// The runtime concerned, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     runtime_id: Option<RuntimeId>,
+    /// The worker concerned, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     worker_id: Option<WorkerId>,
+    /// For `cursor_expired`: the earliest event seq a client can still resume after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     earliest_seq: Option<u64>,
 }
@@ -173,6 +186,36 @@ impl From<ErrorObject> for ApiError {
             worker_id: o.worker_id,
             earliest_seq: o.earliest_seq,
         }
+    }
+}
+
+// `ErrorCode` and `ApiError` have hand-written or proxied serde, so their schemas are written by hand to match.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("Every error a runtime or the backend can answer with."))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ApiError {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ErrorObject as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ApiError {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <ErrorObject as utoipa::ToSchema>::schemas(schemas);
     }
 }
 

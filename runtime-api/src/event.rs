@@ -11,10 +11,12 @@ use crate::worker::{InputDisposition, InputKind, WorkerState, WorkerSummary};
 
 /// One event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Runtime-wide position; strictly increasing, never reused.
     pub seq: u64,
     /// When it happened.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// The worker it concerns.
     pub worker_id: WorkerId,
@@ -27,6 +29,7 @@ pub struct Event {
 
 /// What an event reports, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EventBody {
     /// A worker was created.

@@ -140,8 +140,51 @@ id_type!(
     lowercase_only = false
 );
 
+// The ids serialize as plain strings, so their schemas are written by hand from the same rules `check` applies.
+#[cfg(feature = "openapi")]
+mod schema {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+    use super::{MAX_ID_LEN, RuntimeId, WorkerId};
+
+    /// A string schema of 1 to [`MAX_ID_LEN`] characters from `class`, `-` and `_`, starting with one from `class`.
+    fn id_schema(description: &str, class: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .min_length(Some(1))
+            .max_length(Some(MAX_ID_LEN))
+            .pattern(Some(format!("^[{class}][{class}_-]{{0,{}}}$", MAX_ID_LEN - 1)))
+            .into()
+    }
+
+    impl utoipa::PartialSchema for RuntimeId {
+        fn schema() -> RefOr<Schema> {
+            id_schema(
+                "Identifies a runtime: lowercase letters, digits, '-' and '_', starting with a letter or digit.",
+                "a-z0-9",
+            )
+        }
+    }
+
+    impl utoipa::ToSchema for RuntimeId {}
+
+    impl utoipa::PartialSchema for WorkerId {
+        fn schema() -> RefOr<Schema> {
+            id_schema(
+                "Identifies a worker in its runtime: letters, digits, '-' and '_', starting with a letter or digit.",
+                "A-Za-z0-9",
+            )
+        }
+    }
+
+    impl utoipa::ToSchema for WorkerId {}
+}
+
 /// The full address of a worker: the runtime that hosts it and its id there.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerRef {
     /// The hosting runtime.
     pub runtime_id: RuntimeId,

@@ -32,3 +32,6 @@ pub use worker::{
 
 /// A point in time, serialized as an RFC 3339 string in UTC.
 pub type Timestamp = jiff::Timestamp;
+
+#[cfg(all(test, feature = "openapi"))]
+mod openapi_tests;

@@ -8,6 +8,7 @@ use crate::worker::WorkerSummary;
 
 /// Query of a worker list page: workers after `after` in creation order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Return workers created after this one; the first page when absent.
@@ -20,6 +21,7 @@ pub struct ListQuery {
 
 /// One page of workers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerPage {
     /// The workers, oldest first.
     pub workers: Vec<WorkerSummary>,
@@ -32,6 +34,7 @@ pub struct WorkerPage {
 
 /// Query of a transcript page: entries with `seq > after`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptQuery {
     /// Return entries after this seq; from the start when absent.
@@ -44,6 +47,7 @@ pub struct TranscriptQuery {
 
 /// One page of a worker's transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TranscriptPage {
     /// The worker whose transcript this is.
     pub worker_id: WorkerId,

@@ -30,6 +30,7 @@ pub mod feature {
 
 /// The protocol a runtime speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProtocolInfo {
     /// Protocol name; [`PROTOCOL_NAME`] for this project.
     pub name: String,
@@ -68,6 +69,7 @@ impl ProtocolInfo {
 
 /// Overall condition of a runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RuntimeStatus {
     /// Serving every advertised operation.
@@ -80,6 +82,7 @@ pub enum RuntimeStatus {
 
 /// How many workers are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerCounts {
     /// All workers.
     pub total: u64,
@@ -95,6 +98,7 @@ pub struct WorkerCounts {
 
 /// A profile a worker can be created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileInfo {
     /// Profile name, as passed to create.
     pub name: String,
@@ -104,6 +108,7 @@ pub struct ProfileInfo {
 
 /// Which operations a runtime accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capabilities {
     /// Worker list and detail.
     pub read: bool,
@@ -141,6 +146,7 @@ impl Capabilities {
 
 /// A runtime's description of itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeSummary {
     /// The runtime's id.
     pub runtime_id: RuntimeId,
@@ -163,6 +169,7 @@ pub struct RuntimeSummary {
 
 /// What kind of source serves a runtime; the only hint of "where" a Browser ever gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     /// Runs inside the backend process.
@@ -175,6 +182,7 @@ pub enum SourceKind {
 
 /// Identity of a source, known without I/O.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceDescriptor {
     /// The runtime id the source is registered under.
     pub runtime_id: RuntimeId,

@@ -10,6 +10,7 @@ use crate::worker::WorkerDetail;
 
 /// What to subscribe to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubscribeRequest {
     /// Resume: also deliver every durable event with a seq above this one, exactly once.
@@ -22,6 +23,7 @@ pub struct SubscribeRequest {
 
 /// One frame of a subscription, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamFrame {
     /// Always the first frame: current state and the seq it is consistent with.
@@ -36,6 +38,7 @@ pub enum StreamFrame {
         /// The newest seq published when the heartbeat was sent.
         seq: u64,
         /// When it was sent.
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         at: Timestamp,
     },
     /// The subscriber fell behind; live-only events were skipped, durable ones are replayed next.
@@ -59,6 +62,7 @@ pub enum StreamFrame {
 
 /// State at subscription time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     /// Every event up to this seq is reflected in `state`; later events follow the snapshot.
     pub seq: u64,
@@ -71,6 +75,7 @@ pub struct Snapshot {
 
 /// The subject of a snapshot, tagged by `scope`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "scope", rename_all = "snake_case")]
 pub enum SnapshotState {
     /// A runtime-wide subscription.
@@ -87,6 +92,7 @@ pub enum SnapshotState {
 
 /// Why a stream ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// The subscriber fell so far behind that the events it needs are no longer retained.

@@ -11,6 +11,7 @@ use crate::limits::{self, check_text};
 
 /// Where a worker is in its life (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {
     /// Waiting for input.
@@ -32,6 +33,7 @@ impl WorkerState {
 
 /// A worker as it appears in lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerSummary {
     /// The runtime hosting the worker.
     pub runtime_id: RuntimeId,
@@ -47,8 +49,10 @@ pub struct WorkerSummary {
     /// The executor behind that profile (`echo` is never a model).
     pub executor: String,
     /// When the worker was created.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     /// When its state or transcript last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
     /// Number of transcript entries (the seq of the newest one).
     pub transcript_len: u64,
@@ -56,15 +60,18 @@ pub struct WorkerSummary {
 
 /// The turn a busy worker is running.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TurnInfo {
     /// Per-worker turn number.
     pub turn_id: u64,
     /// When it started running.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
 }
 
 /// Everything about one worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerDetail {
     /// The list fields.
     #[serde(flatten)]
@@ -83,6 +90,7 @@ pub struct WorkerDetail {
 
 /// Body of a create request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkerRequest {
     /// Profile name; `default` when absent.
@@ -129,6 +137,7 @@ impl CreateWorkerRequest {
 
 /// Who an input speaks as.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputKind {
     /// A user message.
@@ -140,6 +149,7 @@ pub enum InputKind {
 
 /// What input does when the worker is already running a turn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WhenBusy {
     /// Refuse with `worker_busy`; nothing is appended.
@@ -158,6 +168,7 @@ impl WhenBusy {
 
 /// Body of an input request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
     /// The message text.
@@ -196,6 +207,7 @@ impl InputRequest {
 
 /// How an accepted input was handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InputDisposition {
     /// Its turn started at once.
@@ -208,6 +220,7 @@ pub enum InputDisposition {
 
 /// Acknowledgement of an accepted input; sent only once the input is durable in the runtime's store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InputAck {
     /// The worker.
     pub worker_id: WorkerId,
@@ -226,6 +239,7 @@ pub struct InputAck {
 
 /// Body of a stop or cancel request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleRequest {
     /// Optional human reason, recorded in the transcript notice.
@@ -245,6 +259,7 @@ impl LifecycleRequest {
 
 /// What a cancel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CancelOutcome {
     /// A running turn was aborted.
@@ -255,6 +270,7 @@ pub enum CancelOutcome {
 
 /// Acknowledgement of a cancel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CancelAck {
     /// The worker.
     pub worker_id: WorkerId,
@@ -271,16 +287,18 @@ pub struct CancelAck {
 
 /// What a stop did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StopOutcome {
     /// The worker is now stopped.
     Stopped,
-    /// It was already stopped or failed; nothing changed.
-    AlreadyTerminal,
+    /// It was already stopped; nothing changed.
+    AlreadyStopped,
 }
 
 /// Acknowledgement of a stop.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StopAck {
     /// The worker.
     pub worker_id: WorkerId,
@@ -289,7 +307,7 @@ pub struct StopAck {
     /// The turn that was cancelled on the way, if one was running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_turn: Option<u64>,
-    /// The worker's state afterwards (`stopped`, or `failed` if it had failed before).
+    /// The worker's state afterwards: `stopped`.
     pub state: WorkerState,
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures::FutureExt;
 use runtime_api::{CreateWorkerRequest, InputRequest, ListQuery, RuntimeId, TranscriptQuery, WhenBusy, WorkerId};
 use runtime_core::store::{Durable, Record, SnapshotBuilder, StoreError, StoreSnapshot};
 use runtime_core::{
@@ -68,7 +69,9 @@ fn pages(c: &mut Criterion) {
         // A quarter in, so both sizes serve a full page.
         let query = ListQuery { after: Some(worker_id(size / 4)), limit: Some(PAGE) };
         list.throughput(Throughput::Elements(1));
-        list.bench_with_input(BenchmarkId::from_parameter(size), &query, |b, q| b.iter(|| black_box(runtime.list(q))));
+        list.bench_with_input(BenchmarkId::from_parameter(size), &query, |b, q| {
+            b.iter(|| black_box(runtime.list(q).now_or_never()))
+        });
     }
     list.finish();
 
@@ -79,7 +82,7 @@ fn pages(c: &mut Criterion) {
         let worker = worker_id(0);
         transcript.throughput(Throughput::Elements(1));
         transcript.bench_with_input(BenchmarkId::from_parameter(size), &query, |b, q| {
-            b.iter(|| black_box(runtime.transcript(&worker, *q).unwrap()))
+            b.iter(|| black_box(runtime.transcript(&worker, *q).now_or_never()))
         });
     }
     transcript.finish();

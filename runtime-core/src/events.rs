@@ -40,6 +40,10 @@ struct Sequencer {
     next: u64,
     reserved_through: u64,
     counts: WorkerCounts,
+    /// The ticket of the newest commit; it resolves once everything committed so far is durable.
+    last: Durable,
+    /// Set at shutdown: nothing more may be committed to the store being closed.
+    closed: bool,
 }
 
 /// Events of one commit with the ticket that says when they may be published.
@@ -61,14 +65,20 @@ impl EventLog {
     /// Starts the log and its publisher task; must run inside a tokio runtime.
     pub(crate) fn start(store: Arc<dyn Store>, start: LogStart, retention: usize, live_buffer: usize) -> Self {
         let last_stored = start.retained.last().map_or(start.evicted_through, |e| e.seq);
-        let next = last_stored.max(start.reserved_through).max(start.evicted_through) + 1;
-        let feed = Arc::new(Feed::new(retention, live_buffer, start.retained, start.evicted_through, next - 1));
+        let next = last_stored.max(start.reserved_through) + 1;
+        let feed = Arc::new(Feed::new(retention, live_buffer, start.retained, start.evicted_through, last_stored));
         let (to_publisher, rx) = mpsc::unbounded_channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
         let store_failed = Arc::new(AtomicBool::new(false));
         tokio::spawn(publish_in_order(rx, feed.clone(), in_flight.clone(), store_failed.clone()));
         EventLog {
-            sequencer: Mutex::new(Sequencer { next, reserved_through: start.reserved_through, counts: start.counts }),
+            sequencer: Mutex::new(Sequencer {
+                next,
+                reserved_through: start.reserved_through,
+                counts: start.counts,
+                last: Durable::done(),
+                closed: false,
+            }),
             store,
             feed,
             to_publisher,
@@ -87,6 +97,9 @@ impl EventLog {
             ));
         }
         let sequencer = self.sequencer.lock();
+        if sequencer.closed {
+            return Err(ApiError::new(ErrorCode::RuntimeUnavailable, "the runtime is shutting down"));
+        }
         let first_seq = sequencer.next;
         Ok(Tx {
             log: self,
@@ -102,10 +115,16 @@ impl EventLog {
         })
     }
 
-    /// The newest seq handed out, with the worker counts consistent with it.
-    pub(crate) fn position(&self) -> (u64, WorkerCounts) {
+    /// The newest seq handed out, the worker counts consistent with it, and the ticket that says when
+    /// everything up to it is durable.
+    pub(crate) fn position(&self) -> (u64, WorkerCounts, Durable) {
         let s = self.sequencer.lock();
-        (s.next - 1, s.counts)
+        (s.next - 1, s.counts, s.last.clone())
+    }
+
+    /// Refuses every later commit; called at shutdown before the store is closed.
+    pub(crate) fn close(&self) {
+        self.sequencer.lock().closed = true;
     }
 
     /// The newest seq handed out.
@@ -145,11 +164,18 @@ async fn publish_in_order(
     in_flight: Arc<AtomicUsize>,
     store_failed: Arc<AtomicBool>,
 ) {
+    // Nothing after a failed batch may be published: the store lacks it, and perhaps the reservation that
+    // covered later seqs.
+    let mut failed = false;
     while let Some(batch) = rx.recv().await {
-        match batch.durable.wait().await {
-            Ok(()) => feed.publish(&batch.events),
-            // Nothing after a failed batch may be published: its seqs would be missing from the store.
-            Err(error) => mark_store_failed(&store_failed, &error),
+        if !failed {
+            match batch.durable.wait().await {
+                Ok(()) => feed.publish(&batch.events),
+                Err(error) => {
+                    failed = true;
+                    mark_store_failed(&store_failed, &error);
+                }
+            }
         }
         in_flight.fetch_sub(1, Ordering::AcqRel);
     }
@@ -225,7 +251,10 @@ impl Tx<'_> {
 
         let log = self.log;
         let durable = if records.is_empty() { Durable::done() } else { log.store.append(records) };
-        if events.is_empty() {
+        if durable.peek().is_none() {
+            self.sequencer.last = durable.clone();
+        }
+        if events.is_empty() || log.store_failed() {
             return durable;
         }
         // With nothing queued ahead and the batch already durable, publishing here keeps order (we still

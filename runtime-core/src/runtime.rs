@@ -22,7 +22,7 @@ use crate::events::{EventLog, LogStart, Subscription, Tx, count_states};
 use crate::executor::ExecutorError;
 use crate::ids::WorkerIds;
 use crate::profile::{DEFAULT_PROFILE, ProfileSet};
-use crate::store::{Record, Store, StoreError, WorkerRecord};
+use crate::store::{Durable, Record, Store, StoreError, WorkerRecord};
 use crate::turn;
 use crate::worker::machine::{TurnPolicy, TurnStart};
 use crate::worker::{Worker, WorkerInner};
@@ -113,7 +113,12 @@ impl Runtime {
         };
         let log = EventLog::start(store, start, config.event_retention, config.live_buffer);
         let ids = WorkerIds::after(rebuilt.iter().map(|w| &w.inner.record.worker_id));
-        let policy = TurnPolicy { queue_capacity: config.queue_capacity, history_limit: config.history_limit };
+        let shutdown = CancellationToken::new();
+        let policy = TurnPolicy {
+            queue_capacity: config.queue_capacity,
+            history_limit: config.history_limit,
+            turns: shutdown.clone(),
+        };
 
         let mut workers = BTreeMap::new();
         let mut repairs = Vec::new();
@@ -124,16 +129,8 @@ impl Runtime {
             }
             workers.insert(worker.id.clone(), worker);
         }
-        let core = Arc::new(Core {
-            config,
-            profiles,
-            log,
-            workers: RwLock::new(workers),
-            ids,
-            policy,
-            shutdown: CancellationToken::new(),
-        });
-        let mut last = crate::store::Durable::done();
+        let core = Arc::new(Core { config, profiles, log, workers: RwLock::new(workers), ids, policy, shutdown });
+        let mut last = Durable::done();
         for (worker, unfinished, failure) in repairs {
             let mut inner = worker.inner.lock();
             let mut tx = core.log.begin(&worker.id, Some(inner.state)).map_err(|_| StoreError::Closed)?;
@@ -141,7 +138,7 @@ impl Runtime {
             if let Some(error) = failure {
                 inner.fail(&mut tx, error);
             }
-            last = tx.commit();
+            last = inner.commit(tx);
         }
         // Tickets resolve in order, so the last one covers every repair.
         last.wait().await?;
@@ -159,7 +156,7 @@ impl Runtime {
     }
 
     /// A bounded page of workers in creation order; costs O(log n + limit).
-    pub fn list(&self, query: &ListQuery) -> WorkerPage {
+    pub async fn list(&self, query: &ListQuery) -> Result<WorkerPage, ApiError> {
         let limit = effective_limit(query.limit);
         let page: Vec<Arc<Worker>> = {
             let workers = self.core.workers.read();
@@ -171,23 +168,41 @@ impl Runtime {
                 .collect()
         };
         let has_more = page.len() > limit as usize;
-        let workers: Vec<_> =
-            page.iter().take(limit as usize).map(|w| w.inner.lock().summary(&self.core.config.runtime_id)).collect();
+        let mut workers = Vec::with_capacity(limit as usize);
+        let mut pending = Vec::new();
+        for worker in page.iter().take(limit as usize) {
+            let inner = worker.inner.lock();
+            workers.push(inner.summary(&self.core.config.runtime_id));
+            if inner.last_change.peek().is_none() {
+                pending.push(inner.last_change.clone());
+            }
+        }
+        for durable in pending {
+            self.core.durable(durable).await?;
+        }
         let next_after = has_more.then(|| workers.last().map(|w| w.worker_id.clone())).flatten();
-        WorkerPage { workers, limit, next_after }
+        Ok(WorkerPage { workers, limit, next_after })
     }
 
     /// One worker's detail.
-    pub fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+    pub async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
         let worker = self.core.worker(worker_id)?;
-        let detail = worker.inner.lock().detail(&self.core.config.runtime_id);
+        let (detail, durable) = {
+            let inner = worker.inner.lock();
+            (inner.detail(&self.core.config.runtime_id), inner.last_change.clone())
+        };
+        self.core.durable(durable).await?;
         Ok(detail)
     }
 
     /// A bounded page of a worker's transcript; costs O(limit) whatever the transcript's length.
-    pub fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+    pub async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
         let worker = self.core.worker(worker_id)?;
-        let page = worker.inner.lock().page(query);
+        let (page, durable) = {
+            let inner = worker.inner.lock();
+            (inner.page(query), inner.last_change.clone())
+        };
+        self.core.durable(durable).await?;
         Ok(page)
     }
 
@@ -200,9 +215,10 @@ impl Runtime {
         let profile = core.profiles.get(&profile_name).ok_or_else(|| {
             core.scoped(ApiError::new(ErrorCode::ProfileNotFound, format!("profile {profile_name} is not configured")))
         })?;
-        let worker_id = core.ids.next();
         let (detail, durable) = {
             let mut workers = core.workers.write();
+            // Allocated under the map lock, so ids enter the map in order and a page cursor never skips one.
+            let worker_id = core.ids.next();
             let mut tx = core.log.begin(&worker_id, None).map_err(|e| core.scoped(e))?;
             let record = WorkerRecord {
                 worker_id: worker_id.clone(),
@@ -223,11 +239,12 @@ impl Runtime {
                 next_turn: 1,
                 current: None,
                 queue: Default::default(),
+                last_change: Durable::done(),
             };
             inner.set_state(&mut tx, WorkerState::Idle);
             tx.event(EventBody::WorkerCreated { worker: inner.summary(&core.config.runtime_id) });
             let detail = inner.detail(&core.config.runtime_id);
-            let durable = tx.commit();
+            let durable = inner.commit(tx);
             workers.insert(worker_id, Worker::new(inner));
             (detail, durable)
         };
@@ -238,10 +255,10 @@ impl Runtime {
     /// Sends input (SPEC §3); acknowledged once the input is durable.
     pub async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
         request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        let policy = self.core.policy;
+        let core = self.core.clone();
         self.core
             .change(worker_id, |inner, tx| {
-                let accepted = inner.accept_input(tx, request, policy)?;
+                let accepted = inner.accept_input(tx, request, &core.policy)?;
                 Ok((accepted.ack, accepted.start))
             })
             .await
@@ -250,13 +267,13 @@ impl Runtime {
     /// Cancels the running turn (and drops queued inputs); accepted with nothing to do when idle.
     pub async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
         request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        self.core.change(worker_id, |inner, tx| Ok((inner.cancel(tx, request.reason), None))).await
+        self.core.change(worker_id, |inner, tx| Ok((inner.cancel(tx, request.reason)?, None))).await
     }
 
     /// Stops the worker, cancelling a running turn first; repeating it is harmless.
     pub async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
         request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        self.core.change(worker_id, |inner, tx| Ok((inner.stop(tx, request.reason), None))).await
+        self.core.change(worker_id, |inner, tx| Ok((inner.stop(tx, request.reason)?, None))).await
     }
 
     /// Opens an event subscription: a snapshot, then (with `after`) every retained durable event after the
@@ -266,17 +283,19 @@ impl Runtime {
         core.check_open()?;
         // Attach before taking the snapshot: everything published from here on reaches the subscriber, and
         // whatever the snapshot already reflects is skipped by seq.
-        let attachment = core.log.feed().attach(request.after, true).map_err(|e| core.scoped(e))?;
-        let (state, seq) = match &request.worker_id {
+        let newest = Some(core.log.last_seq());
+        let attachment = core.log.feed().attach(request.after, newest).map_err(|e| core.scoped(e))?;
+        let (state, seq, durable) = match &request.worker_id {
             Some(worker_id) => {
                 let worker = core.worker(worker_id)?;
                 let inner = worker.inner.lock();
                 let seq = core.log.last_seq();
-                (SnapshotState::Worker { worker: inner.detail(&core.config.runtime_id) }, seq)
+                let worker = inner.detail(&core.config.runtime_id);
+                (SnapshotState::Worker { worker }, seq, inner.last_change.clone())
             }
             None => {
-                let (runtime, seq) = core.summary();
-                (SnapshotState::Runtime { runtime }, seq)
+                let (runtime, seq, durable) = core.summary();
+                (SnapshotState::Runtime { runtime }, seq, durable)
             }
         };
         let snapshot = StreamFrame::Snapshot(Snapshot { seq, log_id: core.log.log_id().to_owned(), state });
@@ -284,6 +303,7 @@ impl Runtime {
             core.log.feed().clone(),
             request.worker_id,
             snapshot,
+            durable,
             attachment,
             request.after.unwrap_or(seq),
             core.config.heartbeat_interval,
@@ -300,15 +320,18 @@ impl Runtime {
     /// Stops serving: ends subscriptions, aborts running turns without recording anything (a restart
     /// reports them as interrupted) and makes the store durable.
     pub async fn shutdown(&self) -> Result<(), StoreError> {
+        // Close the log first: a turn finishing or a command arriving from here on commits nothing.
+        self.core.log.close();
         self.core.shutdown.cancel();
         self.core.log.store().close().await
     }
 }
 
 impl Core {
-    /// The summary with the seq its counts are consistent with.
-    fn summary(&self) -> (RuntimeSummary, u64) {
-        let (seq, workers) = self.log.position();
+    /// The summary with the seq its counts are consistent with, and the ticket that says when that state is
+    /// durable.
+    fn summary(&self) -> (RuntimeSummary, u64, Durable) {
+        let (seq, workers, durable) = self.log.position();
         let status = if self.shutdown.is_cancelled() {
             RuntimeStatus::Unavailable
         } else if self.log.store_failed() {
@@ -335,7 +358,7 @@ impl Core {
             log_id: self.log.log_id().to_owned(),
             last_event_seq: self.log.feed().last_published(),
         };
-        (summary, seq)
+        (summary, seq, durable)
     }
 
     fn worker(&self, worker_id: &WorkerId) -> Result<Arc<Worker>, ApiError> {
@@ -357,7 +380,7 @@ impl Core {
             let mut inner = worker.inner.lock();
             let mut tx = self.log.begin(&worker.id, Some(inner.state)).map_err(|e| self.scoped(e))?;
             let (value, start) = transition(&mut inner, &mut tx).map_err(|e| self.scoped(e))?;
-            (value, start, tx.commit())
+            (value, start, inner.commit(tx))
         };
         if let Some(start) = start {
             self.spawn_turn(worker, start, durable.clone());
@@ -376,8 +399,8 @@ impl Core {
         let (next, durable) = {
             let mut inner = worker.inner.lock();
             let Ok(mut tx) = self.log.begin(&worker.id, Some(inner.state)) else { return };
-            match inner.finish_turn(&mut tx, turn_id, outcome, self.policy) {
-                Some(next) => (next, tx.commit()),
+            match inner.finish_turn(&mut tx, turn_id, outcome, &self.policy) {
+                Some(next) => (next, inner.commit(tx)),
                 None => return,
             }
         };
@@ -386,11 +409,12 @@ impl Core {
         }
     }
 
-    fn spawn_turn(self: &Arc<Self>, worker: Arc<Worker>, start: TurnStart, durable: crate::store::Durable) {
+    fn spawn_turn(self: &Arc<Self>, worker: Arc<Worker>, start: TurnStart, durable: Durable) {
         turn::spawn(self.clone(), worker, start, durable);
     }
 
-    async fn durable(&self, durable: crate::store::Durable) -> Result<(), ApiError> {
+    /// Waits until a change is durable; a failure is the store's, so the runtime is unavailable.
+    async fn durable(&self, durable: Durable) -> Result<(), ApiError> {
         durable.wait().await.map_err(|error| {
             tracing::error!(runtime_id = %self.config.runtime_id, %error, "change was not persisted");
             self.scoped(ApiError::new(

@@ -77,7 +77,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Queues a batch behind every earlier one and returns at once; the ticket resolves when the batch and
     /// everything appended before it is durable. Called with the runtime's sequencer lock held, so it must
-    /// not block.
+    /// not block. A batch is atomic: after a crash, [`Store::load`] returns all of its records or none.
     fn append(&self, batch: Vec<Record>) -> Durable;
 
     /// Makes everything appended durable and releases the store.

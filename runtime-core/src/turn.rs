@@ -46,7 +46,7 @@ impl TurnOutput for TurnSink<'_> {
         if text.is_empty() {
             return;
         }
-        let inner = self.worker.inner.lock();
+        let mut inner = self.worker.inner.lock();
         // Checked under the worker lock, so no delta can follow its turn's cancellation.
         if inner.current.as_ref().map(|t| t.turn_id) != Some(self.turn_id) {
             return;
@@ -55,7 +55,7 @@ impl TurnOutput for TurnSink<'_> {
             return;
         };
         tx.event(EventBody::TurnDelta { turn_id: self.turn_id, delta: text.to_owned() });
-        tx.commit();
+        inner.commit(tx);
         drop(inner);
         self.text.push_str(text);
     }

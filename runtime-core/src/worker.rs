@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::Tx;
 use crate::executor::Message;
 use crate::profile::Profile;
-use crate::store::{Record, WorkerRecord};
+use crate::store::{Durable, Record, WorkerRecord};
 
 /// A worker: its id and its lock-guarded state.
 pub(crate) struct Worker {
@@ -40,6 +40,9 @@ pub(crate) struct WorkerInner {
     pub(crate) next_turn: u64,
     pub(crate) current: Option<RunningTurn>,
     pub(crate) queue: VecDeque<QueuedTurn>,
+    /// The ticket of this worker's newest change: reads wait for it, so nobody is shown a change that a
+    /// crash could take back.
+    pub(crate) last_change: Durable,
 }
 
 /// The turn a busy worker is running.
@@ -112,6 +115,15 @@ impl WorkerInner {
         self.transcript.push(entry);
         self.updated_at = tx.at();
         seq
+    }
+
+    /// Commits a transaction of this worker and remembers its ticket.
+    pub(crate) fn commit(&mut self, tx: Tx<'_>) -> Durable {
+        let durable = tx.commit();
+        if durable.peek().is_none() {
+            self.last_change = durable.clone();
+        }
+        durable
     }
 
     /// Moves to `state`, telling the transaction.

@@ -8,10 +8,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use runtime_api::{
-    CloseReason, CreateWorkerRequest, ErrorCode, EventBody, InputRequest, RuntimeStatus, StreamFrame, WorkerId,
+    CloseReason, CreateWorkerRequest, ErrorCode, EventBody, InputRequest, RuntimeStatus, StreamFrame, SubscribeRequest,
+    WorkerId, WorkerState,
 };
 use runtime_core::Runtime;
-use support::{Durability, ScriptedExecutor, TestStore, WAIT, config, drain_ready, events, next, start, subscribe};
+use support::{
+    Durability, Outcome, ScriptedExecutor, TestStore, WAIT, config, drain_ready, events, next, start, subscribe,
+};
 
 async fn echo_worker(runtime: &Runtime) -> WorkerId {
     let request = CreateWorkerRequest { profile: Some("fast".into()), ..Default::default() };
@@ -111,7 +114,7 @@ async fn a_failing_store_refuses_changes_and_marks_the_runtime_degraded() {
     assert_eq!(runtime.summary().status, RuntimeStatus::Degraded);
     let again = runtime.create(CreateWorkerRequest::default()).await.unwrap_err();
     assert_eq!(again.code, ErrorCode::RuntimeUnavailable);
-    assert!(runtime.get(&worker).is_ok(), "reads still work");
+    assert!(runtime.get(&worker).await.is_ok(), "reads still work");
 }
 
 #[tokio::test]
@@ -144,4 +147,135 @@ async fn deltas_share_the_seq_space_and_are_never_replayed() {
     let replayed = events(&drain_ready(&mut subscribe(&runtime, Some(snapshot.seq))).await);
     let durable: Vec<_> = seen.iter().filter(|e| e.is_durable()).cloned().collect();
     assert_eq!(replayed, durable);
+}
+
+async fn scripted_worker(runtime: &Runtime) -> WorkerId {
+    let request = CreateWorkerRequest { profile: Some("scripted".into()), ..Default::default() };
+    runtime.create(request).await.unwrap().summary.worker_id
+}
+
+async fn until_waiting(executor: &ScriptedExecutor, worker: &WorkerId, turn: u64) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !executor.is_waiting(worker, turn) {
+        assert!(tokio::time::Instant::now() < deadline, "turn {turn} never reached the executor");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn shutdown_aborts_running_turns_and_nothing_is_written_after_it() {
+    let executor = Arc::new(ScriptedExecutor::default());
+    let store = TestStore::new();
+    let runtime = start(config(), &executor, store.clone()).await;
+    let worker = scripted_worker(&runtime).await;
+    runtime.input(&worker, InputRequest::user("hi")).await.unwrap();
+    until_waiting(&executor, &worker, 1).await;
+    runtime.shutdown().await.unwrap();
+    let written = store.records().len();
+    tokio::time::timeout(WAIT, async {
+        while executor.dropped.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the running turn's executor future is dropped at shutdown");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(store.records().len(), written, "nothing reaches the closed store");
+}
+
+#[tokio::test]
+async fn nothing_is_published_after_a_batch_that_failed() {
+    let executor = Arc::new(ScriptedExecutor::default());
+    let store = TestStore::new();
+    let runtime = start(config(), &executor, store.clone()).await;
+    let a = scripted_worker(&runtime).await;
+    let b = scripted_worker(&runtime).await;
+    runtime.input(&a, InputRequest::user("hi")).await.unwrap();
+    until_waiting(&executor, &a, 1).await;
+    let mut stream = subscribe(&runtime, None);
+    assert!(matches!(next(&mut stream).await, StreamFrame::Snapshot(_)));
+    drain_ready(&mut stream).await;
+
+    // A gated batch holds the publisher; a failing one queues behind it; then a live-only delta follows.
+    store.set_mode(Durability::Gated);
+    let held = tokio::spawn({
+        let runtime = runtime.clone();
+        async move { runtime.create(CreateWorkerRequest::default()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.set_mode(Durability::Failing);
+    let failed = tokio::spawn({
+        let (runtime, b) = (runtime.clone(), b.clone());
+        async move { runtime.input(&b, InputRequest::user("lost")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    executor.finish(&a, 1, Outcome::Complete("after the failure".into())).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.release();
+    let _ = held.await;
+    assert_eq!(failed.await.unwrap().unwrap_err().code, ErrorCode::RuntimeUnavailable);
+    let seen = events(&drain_ready(&mut stream).await);
+    assert!(
+        !seen.iter().any(|e| matches!(&e.body, EventBody::TurnDelta { delta, .. } if delta == "after the failure")),
+        "published after the failed batch: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_waits_until_what_it_shows_is_durable_and_its_seq_resumes() {
+    let executor = Arc::new(ScriptedExecutor::default());
+    let store = TestStore::new();
+    let runtime = start(config(), &executor, store.clone()).await;
+    let worker = scripted_worker(&runtime).await;
+    store.set_mode(Durability::Gated);
+    let input = tokio::spawn({
+        let (runtime, worker) = (runtime.clone(), worker.clone());
+        async move { runtime.input(&worker, InputRequest::user("pending")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut stream = runtime.subscribe(SubscribeRequest { after: None, worker_id: Some(worker.clone()) }).unwrap();
+    assert!(drain_ready(&mut stream).await.is_empty(), "no snapshot of a change that is not durable");
+    let reading = tokio::spawn({
+        let (runtime, worker) = (runtime.clone(), worker.clone());
+        async move { runtime.get(&worker).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!reading.is_finished(), "reads wait for durability too");
+
+    store.set_mode(Durability::Immediate);
+    store.release();
+    input.await.unwrap().unwrap();
+    let StreamFrame::Snapshot(snapshot) = next(&mut stream).await else { panic!("snapshot first") };
+    let runtime_api::SnapshotState::Worker { worker: detail } = &snapshot.state else { panic!("worker snapshot") };
+    assert_eq!(detail.summary.state, WorkerState::Busy);
+    assert_eq!(reading.await.unwrap().unwrap().summary.state, WorkerState::Busy);
+    let resumed = runtime.subscribe(SubscribeRequest { after: Some(snapshot.seq), worker_id: Some(worker) });
+    assert!(resumed.is_ok(), "a snapshot's seq is a valid cursor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn worker_ids_follow_creation_order_under_concurrent_creates() {
+    let runtime = start(config(), &Arc::new(ScriptedExecutor::default()), TestStore::new()).await;
+    let mut stream = subscribe(&runtime, None);
+    next(&mut stream).await;
+    let creators = (0..4).map(|_| {
+        let runtime = runtime.clone();
+        tokio::spawn(async move {
+            for _ in 0..250 {
+                runtime.create(CreateWorkerRequest::default()).await.unwrap();
+            }
+        })
+    });
+    for creator in creators.collect::<Vec<_>>() {
+        creator.await.unwrap();
+    }
+    let created: Vec<WorkerId> = events(&drain_ready(&mut stream).await)
+        .into_iter()
+        .filter_map(|e| match e.body {
+            EventBody::WorkerCreated { worker } => Some(worker.worker_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1_000);
+    assert!(created.windows(2).all(|w| w[0] < w[1]), "ids increase in the order workers were created");
 }

@@ -2,6 +2,7 @@
 
 mod support;
 
+use futures::FutureExt;
 use proptest::prelude::*;
 use runtime_api::limits::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 use runtime_api::{ListQuery, TranscriptQuery, WorkerId};
@@ -30,7 +31,7 @@ proptest! {
     fn a_transcript_page_is_the_slice_after_the_cursor(entries in (0usize..60).prop_map(|turns| turns * 2), after in proptest::option::of(0u64..140), limit in limit()) {
         let (_tokio, runtime) = runtime(1, entries);
         let worker = WorkerId::parse("w-00000000").unwrap();
-        let page = runtime.transcript(&worker, TranscriptQuery { after, limit }).unwrap();
+        let page = runtime.transcript(&worker, TranscriptQuery { after, limit }).now_or_never().unwrap().unwrap();
         let effective = expected_limit(limit);
         let start = after.unwrap_or(0).min(entries as u64);
         let end = (start + u64::from(effective)).min(entries as u64);
@@ -47,7 +48,7 @@ proptest! {
         let mut after = None;
         for step in 0.. {
             let limit = limits[step % limits.len()];
-            let page = runtime.list(&ListQuery { after: after.clone(), limit });
+            let page = runtime.list(&ListQuery { after: after.clone(), limit }).now_or_never().unwrap().unwrap();
             prop_assert_eq!(page.limit, expected_limit(limit));
             prop_assert!(page.workers.len() <= page.limit as usize);
             seen.extend(page.workers.into_iter().map(|w| w.worker_id));

@@ -38,17 +38,17 @@ async fn busy_workers_come_back_idle_with_their_turns_marked_interrupted() {
     crash(runtime).await;
 
     let runtime = start(config(), &executor, store.clone()).await;
-    let detail = runtime.get(&busy).unwrap();
+    let detail = runtime.get(&busy).await.unwrap();
     assert_eq!((detail.summary.state, detail.queued_inputs), (WorkerState::Idle, 0));
-    let entries = runtime.transcript(&busy, Default::default()).unwrap().entries;
+    let entries = runtime.transcript(&busy, Default::default()).await.unwrap().entries;
     let shape: Vec<_> = entries.iter().map(|e| (e.seq, e.role, e.turn_id)).collect();
     assert_eq!(
         shape,
         [(1, Role::User, Some(1)), (2, Role::User, Some(2)), (3, Role::Notice, Some(1)), (4, Role::Notice, Some(2))]
     );
     assert!(entries[2].content.contains("interrupted"));
-    assert_eq!(runtime.get(&done).unwrap().summary.transcript_len, 2);
-    let stopped = runtime.get(&stopped).unwrap();
+    assert_eq!(runtime.get(&done).await.unwrap().summary.transcript_len, 2);
+    let stopped = runtime.get(&stopped).await.unwrap();
     assert_eq!((stopped.summary.state, stopped.end_reason.as_deref()), (WorkerState::Stopped, Some("bye")));
     let counts = runtime.summary().workers;
     assert_eq!((counts.total, counts.idle, counts.stopped, counts.busy), (3, 2, 1, 0));
@@ -103,7 +103,7 @@ async fn a_worker_whose_profile_disappeared_comes_back_failed() {
     crash(runtime).await;
 
     let runtime = Runtime::start(config(), ProfileSet::builtin(), store.clone()).await.unwrap();
-    let detail = runtime.get(&w).unwrap();
+    let detail = runtime.get(&w).await.unwrap();
     assert_eq!(detail.summary.state, WorkerState::Failed);
     assert_eq!(detail.end_reason.as_deref(), Some("profile scripted is no longer configured"));
     let error = runtime.input(&w, InputRequest::user("hi")).await.unwrap_err();
@@ -130,9 +130,9 @@ async fn a_batch_cut_short_by_a_crash_recovers_to_a_consistent_worker() {
     store.truncate(kept);
 
     let runtime = start(config(), &executor, store.clone()).await;
-    let detail = runtime.get(&w).unwrap();
+    let detail = runtime.get(&w).await.unwrap();
     assert_eq!((detail.summary.state, detail.summary.transcript_len), (WorkerState::Idle, 2));
-    let entries = runtime.transcript(&w, Default::default()).unwrap().entries;
+    let entries = runtime.transcript(&w, Default::default()).await.unwrap().entries;
     assert_eq!(entries[1].role, Role::Notice);
     runtime.input(&w, InputRequest::user("next")).await.unwrap();
 }

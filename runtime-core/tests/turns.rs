@@ -38,7 +38,7 @@ async fn cancel_drops_the_executor_future_at_once() {
     // The turn never completes later, even if the executor had been about to.
     executor.finish(&worker, 1, Outcome::Complete("late".into())).await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    let detail = runtime.get(&worker).unwrap();
+    let detail = runtime.get(&worker).await.unwrap();
     assert_eq!((detail.summary.state, detail.summary.transcript_len), (WorkerState::Idle, 2));
 }
 
@@ -52,7 +52,7 @@ async fn a_failed_turn_is_recorded_and_the_worker_goes_on() {
     executor.finish(&worker, 1, Outcome::Fail("model unreachable".into())).await;
     executor.finish(&worker, 2, Outcome::Complete("done".into())).await;
     wait_for(&runtime, &worker, |d| d.summary.state == WorkerState::Idle).await;
-    let page = runtime.transcript(&worker, Default::default()).unwrap();
+    let page = runtime.transcript(&worker, Default::default()).await.unwrap();
     let shape: Vec<_> = page.entries.iter().map(|e| (e.role, e.content.as_str())).collect();
     assert_eq!(
         shape,

@@ -1,12 +1,16 @@
 //! The embedded source: a runtime living in this process, called directly.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use runtime_api::RuntimeId;
 use runtime_api::{
     ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
     RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest, TranscriptPage,
     TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
-use runtime_core::Runtime;
+use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig};
 
 /// A [`RuntimeSource`] over a runtime owned by this process: no endpoint, token or socket.
 #[derive(Clone)]
@@ -14,10 +18,65 @@ pub struct EmbeddedSource {
     runtime: Runtime,
 }
 
+/// Where the embedded runtime keeps its workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddedStore {
+    /// In memory: workers end with the process.
+    Memory,
+    /// In a data directory, surviving restarts.
+    Fs(PathBuf),
+}
+
+/// How to start an embedded runtime.
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    /// Its id.
+    pub runtime_id: RuntimeId,
+    /// Its display name.
+    pub display_name: String,
+    /// The profiles file; the built-in `default` echo profile only when absent.
+    pub profiles_file: Option<PathBuf>,
+    /// Where it keeps its workers.
+    pub store: EmbeddedStore,
+}
+
+/// Why an embedded runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedStartError {
+    /// The profiles file is unreadable or invalid.
+    #[error(transparent)]
+    Profiles(#[from] runtime_core::ProfileError),
+    /// The store could not be opened or loaded.
+    #[error(transparent)]
+    Runtime(#[from] runtime_core::StartError),
+    /// The store kind is not available in this build.
+    #[error("the {0} store is not available in this build yet")]
+    StoreUnavailable(&'static str),
+}
+
 impl EmbeddedSource {
     /// Serves `runtime` under its own id and display name.
     pub fn new(runtime: Runtime) -> Self {
         EmbeddedSource { runtime }
+    }
+
+    /// Starts a runtime in this process as `options` say.
+    pub async fn start(options: EmbeddedOptions) -> Result<Self, EmbeddedStartError> {
+        let profiles = match &options.profiles_file {
+            Some(path) => ProfileSet::load(path)?,
+            None => ProfileSet::builtin(),
+        };
+        let store = match options.store {
+            EmbeddedStore::Memory => Arc::new(MemoryStore::new()),
+            EmbeddedStore::Fs(_) => return Err(EmbeddedStartError::StoreUnavailable("fs")),
+        };
+        let config = RuntimeConfig::new(options.runtime_id, options.display_name);
+        Ok(EmbeddedSource::new(Runtime::start(config, profiles, store).await?))
+    }
+
+    /// Stops the runtime: streams end, running turns stop, the store is flushed.
+    pub async fn shutdown(&self) -> Result<(), runtime_core::store::StoreError> {
+        self.runtime.shutdown().await
     }
 
     /// The runtime behind the source.
@@ -42,11 +101,11 @@ impl RuntimeSource for EmbeddedSource {
     }
 
     async fn list(&self, query: ListQuery) -> Result<WorkerPage, ApiError> {
-        Ok(self.runtime.list(&query))
+        self.runtime.list(&query).await
     }
 
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
-        self.runtime.get(worker_id)
+        self.runtime.get(worker_id).await
     }
 
     async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
@@ -66,7 +125,7 @@ impl RuntimeSource for EmbeddedSource {
     }
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
-        self.runtime.transcript(worker_id, query)
+        self.runtime.transcript(worker_id, query).await
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {

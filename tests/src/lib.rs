@@ -1,6 +1,9 @@
-//! Shared test machinery: the [`contract`] suite that every `RuntimeSource` must pass, and [`doubles`] that
-//! stand in for executors and stores behind their real traits.
+//! Shared test machinery: the [`contract`] suite that every `RuntimeSource` must pass, [`doubles`] that
+//! stand in for executors and stores behind their real traits, a [`browser`] client of the backend's API,
+//! and [`harness`] helpers to build and serve sources.
 
+pub mod browser;
 pub mod contract;
 pub mod doubles;
 pub mod harness;
+pub mod mock;

@@ -55,7 +55,10 @@ async fn run_ops(runtime: Source, ids: Vec<WorkerId>, task: usize, ops: Vec<Op>)
                 }
             }
             Op::Cancel(w) => {
-                runtime.cancel(&ids[w], LifecycleRequest::default()).await.unwrap();
+                // Another task may have stopped the worker; cancel then has nothing to act on.
+                if let Err(e) = runtime.cancel(&ids[w], LifecycleRequest::default()).await {
+                    assert_eq!(e.code, ErrorCode::WorkerStopped, "unexpected error {e}");
+                }
             }
             Op::Stop(w) => {
                 runtime.stop(&ids[w], LifecycleRequest::default()).await.unwrap();

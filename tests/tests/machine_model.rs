@@ -91,16 +91,22 @@ async fn check(ops: Vec<Op>) {
             Op::Finish(w, fail) => finish(&*runtime, &executor, &ids[w], &mut models[w], fail).await,
             Op::Cancel(w) => {
                 let model = &mut models[w];
-                let ack = runtime.cancel(&ids[w], LifecycleRequest::default()).await.unwrap();
-                let (turn, dropped) = model.cancel_all();
-                let outcome = if turn.is_some() { CancelOutcome::Cancelled } else { CancelOutcome::NothingToCancel };
-                assert_eq!((ack.outcome, ack.turn_id, ack.dropped_queued), (outcome, turn, dropped), "{context}");
+                let result = runtime.cancel(&ids[w], LifecycleRequest::default()).await;
+                if model.stopped {
+                    assert_eq!(result.unwrap_err().code, ErrorCode::WorkerStopped, "{context}");
+                } else {
+                    let ack = result.unwrap();
+                    let (turn, dropped) = model.cancel_all();
+                    let outcome =
+                        if turn.is_some() { CancelOutcome::Cancelled } else { CancelOutcome::NothingToCancel };
+                    assert_eq!((ack.outcome, ack.turn_id, ack.dropped_queued), (outcome, turn, dropped), "{context}");
+                }
             }
             Op::Stop(w) => {
                 let model = &mut models[w];
                 let ack = runtime.stop(&ids[w], LifecycleRequest::default()).await.unwrap();
                 if model.stopped {
-                    assert_eq!(ack.outcome, StopOutcome::AlreadyTerminal, "{context}");
+                    assert_eq!(ack.outcome, StopOutcome::AlreadyStopped, "{context}");
                 } else {
                     let (turn, _) = model.cancel_all();
                     model.transcript.push((Role::Notice, None));

@@ -71,13 +71,13 @@ impl Feed {
 
     /// Attaches a subscriber that has seen everything up to `after`.
     ///
-    /// `from_client` marks a cursor supplied by a client, which must also not lie in the future: a cursor
-    /// ahead of this log comes from another log and must not resume silently at the wrong place.
-    pub(crate) fn attach(&self, after: Option<u64>, from_client: bool) -> Result<Attachment, ApiError> {
+    /// A cursor supplied by a client is also checked against `newest`, the newest seq handed out: a cursor
+    /// ahead of it comes from another log and must not resume silently at the wrong place.
+    pub(crate) fn attach(&self, after: Option<u64>, newest: Option<u64>) -> Result<Attachment, ApiError> {
         let state = self.state.lock();
         let mut replay = VecDeque::new();
         if let Some(after) = after {
-            if after < state.evicted_through || (from_client && after > state.last_published) {
+            if after < state.evicted_through || newest.is_some_and(|newest| after > newest) {
                 return Err(ApiError::cursor_expired(after, state.evicted_through));
             }
             let start = state.retained.partition_point(|e| e.seq <= after);

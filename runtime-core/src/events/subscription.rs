@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Feed;
 use super::feed::Attachment;
+use crate::store::Durable;
 
 /// The state of one subscription, turned into a [`FrameStream`] by [`Subscription::into_stream`].
 pub(crate) struct Subscription {
@@ -19,6 +20,9 @@ pub(crate) struct Subscription {
     worker: Option<WorkerId>,
     /// Frames to send before anything else: the snapshot, or a lag notice and what follows it.
     queued: VecDeque<StreamFrame>,
+    /// Resolves once everything the snapshot reflects is durable; the snapshot waits for it, so no
+    /// subscriber is shown a state that a crash could take back.
+    snapshot_durable: Option<Durable>,
     replay: VecDeque<Arc<Event>>,
     live: tokio::sync::broadcast::Receiver<Arc<Event>>,
     /// Every event up to here was delivered, filtered out, or is reflected in the snapshot.
@@ -30,12 +34,14 @@ pub(crate) struct Subscription {
 }
 
 impl Subscription {
-    /// A subscription that starts with `snapshot`, then replays `attachment`, then follows live events
-    /// after `cursor`.
+    /// A subscription that starts with `snapshot` once `snapshot_durable` resolves, then replays
+    /// `attachment`, then follows live events after `cursor`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         feed: Arc<Feed>,
         worker: Option<WorkerId>,
         snapshot: StreamFrame,
+        snapshot_durable: Durable,
         attachment: Attachment,
         cursor: u64,
         heartbeat: Duration,
@@ -45,6 +51,7 @@ impl Subscription {
             feed,
             worker,
             queued: VecDeque::from([snapshot]),
+            snapshot_durable: Some(snapshot_durable),
             replay: attachment.replay,
             live: attachment.live,
             cursor,
@@ -68,6 +75,11 @@ impl Subscription {
     async fn next_frame(&mut self) -> Option<StreamFrame> {
         if self.finished {
             return None;
+        }
+        if let Some(durable) = self.snapshot_durable.take()
+            && durable.wait().await.is_err()
+        {
+            return Some(self.close(CloseReason::SourceFailed, "the runtime's store is failing"));
         }
         if let Some(frame) = self.queued.pop_front() {
             self.finished = matches!(frame, StreamFrame::Closed { .. });
@@ -115,7 +127,7 @@ impl Subscription {
     /// replayed; live-only ones that were skipped are gone), or closes if even that has moved on.
     fn recover_from_lag(&mut self, missed: u64) -> StreamFrame {
         let resume_after = self.cursor;
-        match self.feed.attach(Some(resume_after), false) {
+        match self.feed.attach(Some(resume_after), None) {
             Ok(attachment) => {
                 self.replay = attachment.replay;
                 self.live = attachment.live;

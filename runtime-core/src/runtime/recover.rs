@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, VecDeque};
 use runtime_api::{Role, WorkerState};
 
 use crate::profile::ProfileSet;
-use crate::store::StoredWorker;
+use crate::store::{Durable, StoredWorker};
 use crate::worker::WorkerInner;
 
 /// A worker as loaded, with what must be recorded before it serves again.
@@ -50,6 +50,7 @@ pub(crate) fn rebuild(stored: StoredWorker, profiles: &ProfileSet) -> Rebuilt {
         next_turn,
         current: None,
         queue: VecDeque::new(),
+        last_change: Durable::done(),
     };
     Rebuilt { inner, unfinished, failure }
 }

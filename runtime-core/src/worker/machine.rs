@@ -17,13 +17,15 @@ use crate::events::Tx;
 use crate::executor::{Executor, ExecutorError, TurnContext};
 use crate::store::{Record, WorkerEnd};
 
-/// Bounds that shape transitions.
-#[derive(Debug, Clone, Copy)]
+/// Bounds that shape transitions, and the token every turn's cancellation descends from.
+#[derive(Debug, Clone)]
 pub(crate) struct TurnPolicy {
     /// Most inputs waiting behind a running turn.
     pub(crate) queue_capacity: usize,
     /// Most earlier messages given to an executor.
     pub(crate) history_limit: usize,
+    /// Cancelled at shutdown, which thereby cancels every running turn.
+    pub(crate) turns: CancellationToken,
 }
 
 /// A turn a transition started; the caller spawns it after committing.
@@ -46,14 +48,12 @@ impl WorkerInner {
         &mut self,
         tx: &mut Tx<'_>,
         request: InputRequest,
-        policy: TurnPolicy,
+        policy: &TurnPolicy,
     ) -> Result<Accepted, ApiError> {
         let id = self.record.worker_id.clone();
+        self.refuse_if_ended()?;
         let disposition = match self.state {
-            WorkerState::Stopped | WorkerState::Failed => {
-                let state = if self.state == WorkerState::Stopped { "stopped" } else { "failed" };
-                return Err(ApiError::new(ErrorCode::WorkerStopped, format!("worker {id} is {state}")).with_worker(id));
-            }
+            WorkerState::Stopped | WorkerState::Failed => unreachable!("refused above"),
             WorkerState::Idle => InputDisposition::Started,
             WorkerState::Busy => match request.when_busy {
                 WhenBusy::Reject => {
@@ -96,47 +96,46 @@ impl WorkerInner {
         Ok(Accepted { ack, start })
     }
 
-    /// `cancel`: abort the running turn and drop the queue; nothing to do when no turn runs.
-    pub(crate) fn cancel(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> CancelAck {
+    /// `cancel`: abort the running turn and drop the queue; nothing to do when idle; refused once ended.
+    pub(crate) fn cancel(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> Result<CancelAck, ApiError> {
         let id = self.record.worker_id.clone();
+        self.refuse_if_ended()?;
         let Some(turn_id) = self.cancel_running(tx, reason.as_deref()) else {
-            return CancelAck {
+            return Ok(CancelAck {
                 worker_id: id,
                 outcome: CancelOutcome::NothingToCancel,
                 turn_id: None,
                 dropped_queued: 0,
                 state: self.state,
-            };
+            });
         };
         let dropped_queued = self.drop_queue(tx);
         self.set_state(tx, WorkerState::Idle);
-        CancelAck {
+        Ok(CancelAck {
             worker_id: id,
             outcome: CancelOutcome::Cancelled,
             turn_id: Some(turn_id),
             dropped_queued,
             state: self.state,
-        }
+        })
     }
 
-    /// `stop`: cancel what runs and what waits, then end the worker; idempotent.
-    pub(crate) fn stop(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> StopAck {
+    /// `stop`: cancel what runs and what waits, then end the worker. Stopping a stopped worker again is
+    /// harmless; a failed worker cannot be stopped.
+    pub(crate) fn stop(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> Result<StopAck, ApiError> {
         let id = self.record.worker_id.clone();
-        if self.state.is_terminal() {
-            return StopAck {
-                worker_id: id,
-                outcome: StopOutcome::AlreadyTerminal,
-                cancelled_turn: None,
-                state: self.state,
-            };
+        if self.state == WorkerState::Stopped {
+            let outcome = StopOutcome::AlreadyStopped;
+            return Ok(StopAck { worker_id: id, outcome, cancelled_turn: None, state: self.state });
         }
+        self.refuse_if_ended()?;
         let cancelled_turn = self.cancel_running(tx, Some("the worker is stopping"));
         self.drop_queue(tx);
         let notice = reason.as_deref().map_or_else(|| "worker stopped".to_owned(), |r| format!("worker stopped: {r}"));
         let transcript_seq = self.append(tx, Role::Notice, notice, None);
         self.end(tx, WorkerState::Stopped, reason.clone());
         tx.event(EventBody::WorkerStopped { transcript_seq, reason });
-        StopAck { worker_id: id, outcome: StopOutcome::Stopped, cancelled_turn, state: self.state }
+        Ok(StopAck { worker_id: id, outcome: StopOutcome::Stopped, cancelled_turn, state: self.state })
     }
 
     /// A turn's executor returned. Records its output (or failure) and starts the next queued turn, if any.
@@ -147,7 +146,7 @@ impl WorkerInner {
         tx: &mut Tx<'_>,
         turn_id: u64,
         outcome: Result<String, ExecutorError>,
-        policy: TurnPolicy,
+        policy: &TurnPolicy,
     ) -> Option<Option<TurnStart>> {
         if self.current.as_ref().map(|t| t.turn_id) != Some(turn_id) {
             return None;
@@ -184,8 +183,20 @@ impl WorkerInner {
         tx.event(EventBody::WorkerFailed { transcript_seq, error });
     }
 
+    /// `worker_stopped` for a worker that has ended: SPEC §3 allows no transition out of `stopped` or
+    /// `failed`, and refuses rather than ignores one.
+    fn refuse_if_ended(&self) -> Result<(), ApiError> {
+        let state = match self.state {
+            WorkerState::Stopped => "stopped",
+            WorkerState::Failed => "failed",
+            WorkerState::Idle | WorkerState::Busy => return Ok(()),
+        };
+        let id = self.record.worker_id.clone();
+        Err(ApiError::new(ErrorCode::WorkerStopped, format!("worker {id} is {state}")).with_worker(id))
+    }
+
     /// Starts the next queued turn, or goes idle.
-    fn start_next(&mut self, tx: &mut Tx<'_>, policy: TurnPolicy) -> Option<TurnStart> {
+    fn start_next(&mut self, tx: &mut Tx<'_>, policy: &TurnPolicy) -> Option<TurnStart> {
         match self.queue.pop_front() {
             Some(next) => Some(self.start_turn(tx, next.turn_id, next.input_seq, policy)),
             None => {
@@ -195,9 +206,9 @@ impl WorkerInner {
         }
     }
 
-    fn start_turn(&mut self, tx: &mut Tx<'_>, turn_id: u64, input_seq: u64, policy: TurnPolicy) -> TurnStart {
+    fn start_turn(&mut self, tx: &mut Tx<'_>, turn_id: u64, input_seq: u64, policy: &TurnPolicy) -> TurnStart {
         let profile = self.profile.clone().expect("only workers with a profile take input");
-        let cancel = CancellationToken::new();
+        let cancel = policy.turns.child_token();
         self.current = Some(RunningTurn { turn_id, started_at: tx.at(), cancel: cancel.clone() });
         self.set_state(tx, WorkerState::Busy);
         tx.event(EventBody::TurnStarted { turn_id });

@@ -30,7 +30,7 @@ pub async fn start(config: RuntimeConfig, executor: &Arc<ScriptedExecutor>, stor
 pub async fn wait_for(runtime: &Runtime, worker: &WorkerId, done: impl Fn(&WorkerDetail) -> bool) -> WorkerDetail {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let detail = runtime.get(worker).unwrap();
+        let detail = runtime.get(worker).await.unwrap();
         if done(&detail) {
             return detail;
         }

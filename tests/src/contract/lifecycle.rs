@@ -167,14 +167,14 @@ pub(crate) async fn stop_is_idempotent_and_refuses_later_input(source: Source) {
     let ack = source.stop(&worker, LifecycleRequest { reason: Some("done".into()) }).await.expect("stop");
     assert_eq!((ack.outcome, ack.cancelled_turn, ack.state), (StopOutcome::Stopped, Some(1), WorkerState::Stopped));
     let again = source.stop(&worker, LifecycleRequest::default()).await.expect("second stop");
-    assert_eq!((again.outcome, again.state), (StopOutcome::AlreadyTerminal, WorkerState::Stopped));
+    assert_eq!((again.outcome, again.state), (StopOutcome::AlreadyStopped, WorkerState::Stopped));
 
     let error = expect_error(source.input(&worker, InputRequest::user("more")), ErrorCode::WorkerStopped).await;
     assert_eq!(error.worker_id.as_ref(), Some(&worker));
     let queued = InputRequest::user("more").when_busy(WhenBusy::Queue);
     expect_error(source.input(&worker, queued), ErrorCode::WorkerStopped).await;
-    let cancel = source.cancel(&worker, LifecycleRequest::default()).await.expect("cancel");
-    assert_eq!(cancel.outcome, CancelOutcome::NothingToCancel);
+    // A stopped worker has no transition left: cancel is refused, not ignored.
+    expect_error(source.cancel(&worker, LifecycleRequest::default()), ErrorCode::WorkerStopped).await;
 
     let detail = source.get(&worker).await.expect("get");
     assert_eq!(detail.summary.state, WorkerState::Stopped);

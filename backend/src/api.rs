@@ -1,0 +1,152 @@
+//! The Browser API (SPEC §5): the route table and the middleware around it.
+
+mod error;
+mod events;
+pub mod guard;
+mod health;
+mod openapi;
+mod runtimes;
+pub mod views;
+mod workers;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use runtime_api::{ApiError, ErrorCode};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiJson, ApiQuery, HttpError};
+pub use guard::Guard;
+
+use crate::metrics::Metrics;
+use crate::registry::RuntimeRegistry;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The runtimes.
+    pub registry: Arc<RuntimeRegistry>,
+    /// The exported metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Limits of the HTTP layer.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take before it is answered with `runtime_timeout`.
+    pub request_timeout: Duration,
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole Browser API.
+pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
+    let routes = Router::new()
+        .route("/api/runtimes", get(runtimes::list))
+        .route("/api/runtimes/{runtime_id}", get(runtimes::get))
+        .route("/api/runtimes/{runtime_id}/workers", get(workers::list).post(workers::create))
+        .route("/api/runtimes/{runtime_id}/workers/{worker_id}", get(workers::get))
+        .route("/api/runtimes/{runtime_id}/workers/{worker_id}/input", post(workers::input))
+        .route("/api/runtimes/{runtime_id}/workers/{worker_id}/stop", post(workers::stop))
+        .route("/api/runtimes/{runtime_id}/workers/{worker_id}/cancel", post(workers::cancel))
+        .route("/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", get(workers::transcript))
+        .route("/api/runtimes/{runtime_id}/events", get(events::subscribe))
+        .route("/api/workers", get(workers::all))
+        .route("/api/openapi.json", get(openapi::document))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
+        // Lets the metrics layer, which runs outside routing, label requests by route template.
+        .route_layer(middleware::from_fn(expose_route))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_method)
+        .with_state(state.clone());
+
+    routes.layer(
+        ServiceBuilder::new()
+            // Every request gets an id, echoed in the response and carried by its log lines.
+            .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), UlidRequestId))
+            // Logs method, path, status and latency; never headers, which may carry the access token.
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id = id)
+            }))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+            // Counts every request, refused ones included, by route template and status.
+            .layer(middleware::from_fn_with_state(state.metrics.clone(), observe))
+            // Host, Origin and token checks before anything else runs.
+            .layer(middleware::from_fn_with_state(guard, guard::check))
+            // A backstop for anything slower than the source deadlines, in the error shape.
+            .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
+            // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
+            .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+            .map_response(secure_headers),
+    )
+}
+
+/// Request ids: ULIDs, sortable by arrival.
+#[derive(Clone, Copy)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
+    }
+}
+
+/// The route template a request matched, carried on the response for [`observe`].
+#[derive(Clone)]
+struct RouteLabel(MatchedPath);
+
+async fn expose_route(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteLabel(route));
+    }
+    response
+}
+
+async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
+    metrics.record_http(method.as_str(), route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let message = format!("the request did not finish within {}s", limit.as_secs());
+            HttpError(ApiError::new(ErrorCode::RuntimeTimeout, message)).into_response()
+        }
+    }
+}
+
+fn secure_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn unknown_route(request: Request) -> HttpError {
+    HttpError(ApiError::invalid(format!("no such endpoint: {} {}", request.method(), request.uri().path())))
+}
+
+async fn unknown_method(request: Request) -> HttpError {
+    HttpError(ApiError::invalid(format!("{} is not allowed on {}", request.method(), request.uri().path())))
+}

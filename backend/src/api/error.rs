@@ -1,0 +1,108 @@
+//! The one JSON error shape of the Browser API, and extractors whose rejections use it.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, body::Bytes};
+use runtime_api::{ApiError, ErrorCode, ErrorEnvelope};
+use serde::de::DeserializeOwned;
+
+/// An [`ApiError`] on its way out as an HTTP response.
+#[derive(Debug)]
+pub struct HttpError(pub ApiError);
+
+impl From<ApiError> for HttpError {
+    fn from(error: ApiError) -> Self {
+        HttpError(error)
+    }
+}
+
+impl From<runtime_api::IdError> for HttpError {
+    fn from(error: runtime_api::IdError) -> Self {
+        HttpError(error.into())
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let mut error = self.0;
+        let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if error.code == ErrorCode::Internal {
+            // Whatever went wrong is in the log; the response carries nothing internal.
+            error.message = "internal error".to_owned();
+        }
+        (status, Json(ErrorEnvelope { error })).into_response()
+    }
+}
+
+/// Handler result: a JSON body or the error shape.
+pub(crate) type ApiResult<T> = Result<T, HttpError>;
+
+/// A JSON request body whose rejections are typed errors (`invalid_request`, `payload_too_large`).
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
+        Json::<T>::from_request(request, state).await.map(|Json(value)| ApiJson(value)).map_err(json_rejection)
+    }
+}
+
+/// A JSON body that may be left out entirely (stop and cancel take an optional reason).
+pub(crate) struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+    type Rejection = HttpError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        let body = Bytes::from_request(request, state).await.map_err(|e| body_rejection(e.status(), e.body_text()))?;
+        // Tools like `curl -d ''` send an empty body with some form type; nothing sent means no fields.
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        if !json {
+            return Err(HttpError(ApiError::invalid("the request body must be sent as application/json")));
+        }
+        serde_json::from_slice(&body)
+            .map(OptionalJson)
+            .map_err(|e| HttpError(ApiError::invalid(format!("the request body is not valid: {e}"))))
+    }
+}
+
+/// Query parameters whose rejections are `invalid_request`.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|e: QueryRejection| HttpError(ApiError::invalid(e.body_text())))
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> HttpError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            HttpError(ApiError::invalid("the request body must be sent as application/json"))
+        }
+        other => body_rejection(other.status(), other.body_text()),
+    }
+}
+
+fn body_rejection(status: StatusCode, text: String) -> HttpError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return HttpError(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is over the size limit"));
+    }
+    HttpError(ApiError::invalid(text))
+}

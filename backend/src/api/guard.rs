@@ -1,0 +1,152 @@
+//! The request guard of SPEC §10: Host (DNS rebinding), Origin (cross-site requests) and the access token.
+//!
+//! It runs before any handler. A page on another site that resolves its own name to the backend's address
+//! fails the Host check; a page that posts or opens a WebSocket to the backend from another origin fails
+//! the Origin check; and when the backend is reachable beyond loopback, nothing passes without the token.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use runtime_api::{ApiError, ErrorCode};
+use subtle::ConstantTimeEq;
+
+use super::error::HttpError;
+use crate::config::{Secret, ServerConfig};
+
+/// Name of the cookie a browser may carry the access token in (a WebSocket cannot set headers).
+pub const TOKEN_COOKIE: &str = "yoi_access_token";
+
+/// What the guard lets through.
+#[derive(Clone)]
+pub struct Guard {
+    hosts: Arc<HashSet<String>>,
+    origins: Arc<HashSet<String>>,
+    /// Bound to every address: any IP literal with our port is a name of this host.
+    any_ip_port: Option<u16>,
+    token: Option<Arc<Secret>>,
+}
+
+impl Guard {
+    /// The guard for a server bound at `bound`.
+    pub fn new(bound: SocketAddr, server: &ServerConfig, token: Option<Secret>) -> Self {
+        let port = bound.port();
+        let mut hosts = HashSet::new();
+        let ip = bound.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            for name in ["localhost", "127.0.0.1", "[::1]"] {
+                hosts.insert(format!("{name}:{port}"));
+            }
+        }
+        if !ip.is_unspecified() {
+            hosts.insert(host_port(ip, port));
+        }
+        for name in &server.allowed_hosts {
+            let name = name.to_ascii_lowercase();
+            if !has_port(&name) {
+                // A bare name is accepted on our port, and without one (behind a proxy on 80 or 443).
+                hosts.insert(format!("{name}:{port}"));
+            }
+            hosts.insert(name);
+        }
+        let mut origins: HashSet<String> =
+            hosts.iter().flat_map(|h| [format!("http://{h}"), format!("https://{h}")]).collect();
+        origins.extend(server.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
+        Guard {
+            hosts: Arc::new(hosts),
+            origins: Arc::new(origins),
+            any_ip_port: ip.is_unspecified().then_some(port),
+            token: token.map(Arc::new),
+        }
+    }
+
+    fn host_allowed(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.hosts.contains(&host) || self.any_ip_port.is_some_and(|port| is_ip_with_port(&host, port))
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        let origin = origin.to_ascii_lowercase();
+        if self.origins.contains(&origin) {
+            return true;
+        }
+        let Some(port) = self.any_ip_port else { return false };
+        origin
+            .split_once("://")
+            .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && is_ip_with_port(host, port))
+    }
+
+    fn token_matches(&self, headers: &HeaderMap) -> bool {
+        let Some(expected) = &self.token else { return true };
+        let expected = expected.expose().as_bytes();
+        let bearer =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookies| {
+            cookies.split(';').map(str::trim).find_map(|c| c.strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
+        });
+        [bearer, cookie].into_iter().flatten().any(|given| bool::from(given.as_bytes().ct_eq(expected)))
+    }
+}
+
+/// Whether `host` ends in `:port` (an IPv6 literal only counts when bracketed).
+fn has_port(host: &str) -> bool {
+    host.rsplit_once(':').is_some_and(|(name, port)| {
+        port.parse::<u16>().is_ok() && (!name.contains(':') || (name.starts_with('[') && name.ends_with(']')))
+    })
+}
+
+fn host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+fn is_ip_with_port(host: &str, port: u16) -> bool {
+    host.parse::<SocketAddr>().is_ok_and(|addr| addr.port() == port)
+}
+
+/// Whether the request changes state or opens a stream, and so must come from an allowed origin.
+fn needs_origin_check(request: &Request) -> bool {
+    let upgrade = request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    upgrade || !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// The middleware.
+pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if !host.is_some_and(|h| guard.host_allowed(h)) {
+        return refuse(ErrorCode::Forbidden, "this host name is not allowed");
+    }
+    if needs_origin_check(&request)
+        && let Some(origin) = request.headers().get(header::ORIGIN)
+        && !origin.to_str().is_ok_and(|o| guard.origin_allowed(o))
+    {
+        return refuse(ErrorCode::Forbidden, "requests from this origin are not allowed");
+    }
+    if !guard.token_matches(request.headers()) {
+        let mut response = refuse(ErrorCode::Unauthorized, "an access token is required");
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    next.run(request).await
+}
+
+fn refuse(code: ErrorCode, message: &str) -> Response {
+    HttpError(ApiError::new(code, message)).into_response()
+}
+
+#[cfg(test)]
+mod tests;

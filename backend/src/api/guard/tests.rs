@@ -1,0 +1,107 @@
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request as HttpRequest, StatusCode};
+use axum::routing::{get, post};
+use tower::ServiceExt;
+
+use super::*;
+
+fn server(extra_hosts: &[&str]) -> ServerConfig {
+    ServerConfig {
+        bind: loopback(),
+        allowed_hosts: extra_hosts.iter().map(|h| (*h).to_owned()).collect(),
+        allowed_origins: vec!["https://ui.example".to_owned()],
+        access_token_ref: None,
+        request_timeout: std::time::Duration::from_secs(60),
+        body_limit_bytes: 1 << 16,
+    }
+}
+
+/// A token read the way the backend reads it: through a secret reference.
+fn token(value: &str) -> (Secret, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token");
+    std::fs::write(&path, value).unwrap();
+    (crate::config::SecretRef::File(path).resolve().unwrap(), dir)
+}
+
+fn app(guard: Guard) -> Router {
+    Router::new()
+        .route("/r", get(|| async { "ok" }).post(|| async { "ok" }))
+        .route("/w", post(|| async { "ok" }))
+        .layer(axum::middleware::from_fn_with_state(guard, check))
+}
+
+async fn status(app: &Router, method: &str, host: Option<&str>, headers: &[(&str, &str)]) -> StatusCode {
+    let mut request = HttpRequest::builder().method(method).uri("/r");
+    if let Some(host) = host {
+        request = request.header(header::HOST, host);
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:8780".parse().unwrap()
+}
+
+#[tokio::test]
+async fn loopback_names_pass_and_rebound_names_do_not() {
+    let app = app(Guard::new(loopback(), &server(&[]), None));
+    for host in ["127.0.0.1:8780", "localhost:8780", "LOCALHOST:8780", "[::1]:8780"] {
+        assert_eq!(status(&app, "GET", Some(host), &[]).await, StatusCode::OK, "{host}");
+    }
+    for host in ["evil.example:8780", "127.0.0.1:9999", "localhost", "10.0.0.5:8780"] {
+        assert_eq!(status(&app, "GET", Some(host), &[]).await, StatusCode::FORBIDDEN, "{host}");
+    }
+    assert_eq!(status(&app, "GET", None, &[]).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn configured_names_pass_with_or_without_a_port() {
+    let app = app(Guard::new(loopback(), &server(&["backend.example", "proxy.example:443"]), None));
+    for host in ["backend.example", "backend.example:8780", "proxy.example:443"] {
+        assert_eq!(status(&app, "GET", Some(host), &[]).await, StatusCode::OK, "{host}");
+    }
+    assert_eq!(status(&app, "GET", Some("proxy.example"), &[]).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn state_changes_and_websockets_need_an_allowed_origin() {
+    let app = app(Guard::new(loopback(), &server(&[]), None));
+    let host = Some("127.0.0.1:8780");
+    assert_eq!(status(&app, "POST", host, &[]).await, StatusCode::OK, "no Origin: not a browser");
+    assert_eq!(status(&app, "POST", host, &[("origin", "http://127.0.0.1:8780")]).await, StatusCode::OK);
+    assert_eq!(status(&app, "POST", host, &[("origin", "https://ui.example")]).await, StatusCode::OK);
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
+        assert_eq!(status(&app, "POST", host, &[("origin", origin)]).await, StatusCode::FORBIDDEN, "{origin}");
+    }
+    let upgrade = [("upgrade", "websocket"), ("origin", "http://evil.example")];
+    assert_eq!(status(&app, "GET", host, &upgrade).await, StatusCode::FORBIDDEN);
+    assert_eq!(status(&app, "GET", host, &[("origin", "http://evil.example")]).await, StatusCode::OK, "plain reads");
+}
+
+#[tokio::test]
+async fn with_a_token_every_request_needs_it_by_header_or_cookie() {
+    let (token, _dir) = token("canary-access-token");
+    let app = app(Guard::new(loopback(), &server(&[]), Some(token)));
+    let host = Some("127.0.0.1:8780");
+    assert_eq!(status(&app, "GET", host, &[]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(status(&app, "GET", host, &[("authorization", "Bearer wrong")]).await, StatusCode::UNAUTHORIZED);
+    let bearer = [("authorization", "Bearer canary-access-token")];
+    assert_eq!(status(&app, "GET", host, &bearer).await, StatusCode::OK);
+    let cookie = [("cookie", "theme=dark; yoi_access_token=canary-access-token")];
+    assert_eq!(status(&app, "GET", host, &cookie).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unspecified_bind_accepts_ip_names_on_its_port() {
+    let app = app(Guard::new("0.0.0.0:8780".parse().unwrap(), &server(&[]), None));
+    assert_eq!(status(&app, "GET", Some("192.168.1.20:8780"), &[]).await, StatusCode::OK);
+    assert_eq!(status(&app, "GET", Some("192.168.1.20:81"), &[]).await, StatusCode::FORBIDDEN);
+    assert_eq!(status(&app, "GET", Some("attacker.example:8780"), &[]).await, StatusCode::FORBIDDEN);
+    let origin = [("origin", "http://192.168.1.20:8780")];
+    assert_eq!(status(&app, "POST", Some("192.168.1.20:8780"), &origin).await, StatusCode::OK);
+}

@@ -1,0 +1,56 @@
+//! `/api/runtimes`: every registered runtime, and one.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use futures::future::join_all;
+use runtime_api::{RuntimeId, RuntimeStatus};
+
+use super::AppState;
+use super::error::{ApiResult, HttpError};
+use super::views::{RuntimeDiagnostics, RuntimeView};
+use crate::registry::Registered;
+
+/// Every registered runtime; a runtime that fails to answer is listed as unavailable, not an error.
+#[utoipa::path(get, path = "/api/runtimes", tag = "runtimes",
+    responses((status = 200, description = "Every registered runtime", body = [RuntimeView])))]
+pub(crate) async fn list(State(state): State<AppState>) -> Json<Vec<RuntimeView>> {
+    let entries = state.registry.list();
+    Json(join_all(entries.iter().map(|entry| view(entry))).await)
+}
+
+/// One runtime.
+#[utoipa::path(get, path = "/api/runtimes/{runtime_id}", tag = "runtimes",
+    params(("runtime_id" = String, Path, description = "Runtime id")),
+    responses((status = 200, body = RuntimeView), (status = 404, body = runtime_api::ErrorEnvelope)))]
+pub(crate) async fn get(State(state): State<AppState>, Path(runtime_id): Path<String>) -> ApiResult<Json<RuntimeView>> {
+    let runtime_id = RuntimeId::parse(runtime_id).map_err(HttpError::from)?;
+    let entry = state.registry.get(&runtime_id)?;
+    Ok(Json(view(&entry).await))
+}
+
+/// Asks a runtime for its summary and describes it with the result.
+async fn view(entry: &Registered) -> RuntimeView {
+    let descriptor = entry.descriptor();
+    let mut notes = Vec::new();
+    let summary = match entry.inactive_reason() {
+        Some(reason) => {
+            notes.push(reason.to_owned());
+            None
+        }
+        // The failure is recorded in the health record shown below.
+        None => entry.summary().await.ok(),
+    };
+    RuntimeView {
+        runtime_id: descriptor.runtime_id.clone(),
+        display_name: descriptor.display_name.clone(),
+        kind: descriptor.kind,
+        status: summary.as_ref().map_or(RuntimeStatus::Unavailable, |s| s.status),
+        active: entry.inactive_reason().is_none(),
+        capabilities: summary.as_ref().map(|s| s.capabilities.clone()),
+        protocol: summary.as_ref().map(|s| s.protocol.clone()),
+        workers: summary.as_ref().map(|s| s.workers),
+        log_id: summary.as_ref().map(|s| s.log_id.clone()),
+        last_event_seq: summary.map(|s| s.last_event_seq),
+        diagnostics: RuntimeDiagnostics { notes, calls: entry.health().snapshot() },
+    }
+}

@@ -1,0 +1,152 @@
+//! Worker routes: list, create, detail, input, stop, cancel, transcript, and all workers at once.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use futures::future::join_all;
+use runtime_api::limits::effective_limit;
+use runtime_api::{
+    CancelAck, CreateWorkerRequest, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest, ListQuery, RuntimeId,
+    StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+};
+
+use super::AppState;
+use super::error::{ApiJson, ApiQuery, ApiResult, HttpError, OptionalJson};
+use super::views::{AllWorkersPage, AllWorkersQuery, RuntimeProblem};
+use crate::registry::Registered;
+
+/// The registered runtime named by a path segment.
+fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, HttpError> {
+    let runtime_id = RuntimeId::parse(runtime_id)?;
+    Ok(state.registry.get(&runtime_id)?)
+}
+
+/// The runtime and worker named by two path segments.
+fn worker(
+    state: &AppState,
+    (runtime_id, worker_id): (String, String),
+) -> Result<(Arc<Registered>, WorkerId), HttpError> {
+    let entry = runtime(state, runtime_id)?;
+    let worker_id = WorkerId::parse(worker_id).map_err(|e| HttpError(runtime_api::ApiError::from(e)))?;
+    Ok((entry, worker_id))
+}
+
+/// A bounded page of a runtime's workers.
+#[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
+    params(("runtime_id" = String, Path), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = WorkerPage), (status = 404, body = ErrorEnvelope)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Path(runtime_id): Path<String>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<WorkerPage>> {
+    Ok(Json(runtime(&state, runtime_id)?.list(query).await?))
+}
+
+/// Creates a worker.
+#[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
+    params(("runtime_id" = String, Path)), request_body = CreateWorkerRequest,
+    responses((status = 201, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Path(runtime_id): Path<String>,
+    OptionalJson(request): OptionalJson<CreateWorkerRequest>,
+) -> ApiResult<(StatusCode, Json<WorkerDetail>)> {
+    request.validate()?;
+    Ok((StatusCode::CREATED, Json(runtime(&state, runtime_id)?.create(request).await?)))
+}
+
+/// One worker.
+#[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}", tag = "workers",
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path)),
+    responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(ids): Path<(String, String)>,
+) -> ApiResult<Json<WorkerDetail>> {
+    let (entry, worker_id) = worker(&state, ids)?;
+    Ok(Json(entry.get(worker_id).await?))
+}
+
+/// Sends input; answered once the runtime has made it durable.
+#[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/input", tag = "workers",
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = InputRequest,
+    responses((status = 202, body = InputAck), (status = 409, body = ErrorEnvelope)))]
+pub(crate) async fn input(
+    State(state): State<AppState>,
+    Path(ids): Path<(String, String)>,
+    ApiJson(request): ApiJson<InputRequest>,
+) -> ApiResult<(StatusCode, Json<InputAck>)> {
+    let (entry, worker_id) = worker(&state, ids)?;
+    request.validate().map_err(|e| e.with_worker(worker_id.clone()))?;
+    Ok((StatusCode::ACCEPTED, Json(entry.input(worker_id, request).await?)))
+}
+
+/// Stops a worker.
+#[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/stop", tag = "workers",
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = Option<LifecycleRequest>,
+    responses((status = 200, body = StopAck), (status = 409, body = ErrorEnvelope)))]
+pub(crate) async fn stop(
+    State(state): State<AppState>,
+    Path(ids): Path<(String, String)>,
+    OptionalJson(request): OptionalJson<LifecycleRequest>,
+) -> ApiResult<Json<StopAck>> {
+    let (entry, worker_id) = worker(&state, ids)?;
+    request.validate()?;
+    Ok(Json(entry.stop(worker_id, request).await?))
+}
+
+/// Cancels a worker's running turn.
+#[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/cancel", tag = "workers",
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = Option<LifecycleRequest>,
+    responses((status = 200, body = CancelAck), (status = 409, body = ErrorEnvelope)))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Path(ids): Path<(String, String)>,
+    OptionalJson(request): OptionalJson<LifecycleRequest>,
+) -> ApiResult<Json<CancelAck>> {
+    let (entry, worker_id) = worker(&state, ids)?;
+    request.validate()?;
+    Ok(Json(entry.cancel(worker_id, request).await?))
+}
+
+/// A bounded page of a worker's transcript.
+#[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", tag = "workers",
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("after" = Option<u64>, Query),
+        ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = TranscriptPage), (status = 404, body = ErrorEnvelope)))]
+pub(crate) async fn transcript(
+    State(state): State<AppState>,
+    Path(ids): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<TranscriptQuery>,
+) -> ApiResult<Json<TranscriptPage>> {
+    let (entry, worker_id) = worker(&state, ids)?;
+    Ok(Json(entry.transcript(worker_id, query).await?))
+}
+
+/// The first workers of every runtime; a runtime that fails adds a diagnostic instead of failing the call.
+#[utoipa::path(get, path = "/api/workers", tag = "workers", params(("limit" = Option<u32>, Query)),
+    responses((status = 200, body = AllWorkersPage)))]
+pub(crate) async fn all(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AllWorkersQuery>,
+) -> ApiResult<Json<AllWorkersPage>> {
+    let limit = effective_limit(query.limit);
+    let entries = state.registry.list();
+    let pages = join_all(entries.iter().map(|entry| entry.list(ListQuery { after: None, limit: Some(limit) }))).await;
+    let mut page = AllWorkersPage { workers: Vec::new(), limit, more: Vec::new(), diagnostics: Vec::new() };
+    for (entry, result) in entries.iter().zip(pages) {
+        match result {
+            Ok(list) => {
+                if list.next_after.is_some() {
+                    page.more.push(entry.runtime_id().clone());
+                }
+                page.workers.extend(list.workers);
+            }
+            Err(error) => page.diagnostics.push(RuntimeProblem { runtime_id: entry.runtime_id().clone(), error }),
+        }
+    }
+    Ok(Json(page))
+}

@@ -1,0 +1,206 @@
+//! The backend's validated configuration and the loader that layers it from defaults, files, env and flags.
+//!
+//! Layers, lowest to highest: built-in defaults < `.yoi/workspace-backend.toml` <
+//! `.yoi/workspace-backend.local.toml` < `YOI_BACKEND_*` environment variables < command-line flags. Each layer is
+//! checked on its own first, so a problem names the file and line (or the variable) it came from; the layers are then
+//! merged with figment and the result validated as a whole, collecting every problem before giving up.
+//!
+//! Config structs implement `Debug` by hand: endpoints, secret references and paths print as `<redacted>`, so a
+//! `{:?}` in a log line cannot leak them.
+
+mod env;
+mod error;
+mod fields;
+mod file;
+mod load;
+mod origin;
+mod raw;
+mod secret;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use runtime_api::RuntimeId;
+use serde::Deserialize;
+
+pub use error::{ConfigError, Location, Problem};
+pub use fields::{DisplayNameError, EndpointError, MAX_DISPLAY_NAME_CHARS, check_display_name, parse_endpoint};
+pub use secret::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
+
+/// The shared configuration file, relative to the workspace directory.
+pub const CONFIG_FILE: &str = ".yoi/workspace-backend.toml";
+/// The personal configuration file, relative to the workspace directory; it overrides [`CONFIG_FILE`].
+pub const LOCAL_CONFIG_FILE: &str = ".yoi/workspace-backend.local.toml";
+/// Prefix of the environment variables that override the files (`YOI_BACKEND_SERVER__BIND` sets `server.bind`).
+pub const ENV_PREFIX: &str = "YOI_BACKEND_";
+/// Runtime id of the embedded runtime; no configured runtime may use it.
+pub const EMBEDDED_RUNTIME_ID: &str = "backend-internal";
+/// Display name of the embedded runtime.
+pub const EMBEDDED_DISPLAY_NAME: &str = "Backend internal";
+
+/// Values given on the command line; they override every other layer.
+#[derive(Debug, Clone, Default)]
+pub struct CliOverrides {
+    /// `--bind ADDR`: the address the Browser API listens on.
+    pub bind: Option<SocketAddr>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct BackendConfig {
+    /// The `--workspace` directory (absolute); it holds `.yoi/`.
+    pub workspace: PathBuf,
+    /// How the Browser API is served.
+    pub server: ServerConfig,
+    /// The runtime the backend process owns.
+    pub embedded: EmbeddedConfig,
+    /// Remote `worker-runtime` processes, in file order (base file first).
+    pub remotes: Vec<RemoteRuntimeConfig>,
+    /// Read-only views over worker records left on this machine, in file order (base file first).
+    pub local_compat: Vec<LocalCompatConfig>,
+}
+
+/// How the Browser API is served.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// Listening address; binding anything but loopback requires `access_token_ref`.
+    pub bind: SocketAddr,
+    /// Extra host names accepted in the `Host` header, beyond loopback names (normalized to lowercase).
+    pub allowed_hosts: Vec<String>,
+    /// Extra origins accepted for state-changing requests and WebSocket upgrades, serialized as `scheme://host[:port]`.
+    pub allowed_origins: Vec<String>,
+    /// When set, every request must carry this token.
+    pub access_token_ref: Option<SecretRef>,
+    /// Upper bound on one Browser API request.
+    pub request_timeout: Duration,
+    /// Upper bound on one request body, in bytes.
+    pub body_limit_bytes: usize,
+}
+
+/// The runtime the backend process owns.
+#[derive(Clone)]
+pub struct EmbeddedConfig {
+    /// Where worker records are kept.
+    pub store: StoreKind,
+    /// Data directory of the fs store (absolute); always set when `store` is [`StoreKind::Fs`].
+    pub data_dir: Option<PathBuf>,
+    /// Profiles file (absolute): the configured one, else `.yoi/profiles.toml` when it exists.
+    pub profiles_file: Option<PathBuf>,
+}
+
+/// Where the embedded runtime keeps worker records.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In memory; lost when the backend stops.
+    #[default]
+    Memory,
+    /// On disk under the data directory.
+    Fs,
+}
+
+/// A remote `worker-runtime` process the backend connects to.
+#[derive(Clone)]
+pub struct RemoteRuntimeConfig {
+    /// Registry id.
+    pub id: RuntimeId,
+    /// Base URL; the runtime API lives at `/v1` below it.
+    pub endpoint: url::Url,
+    /// Name shown in the UI; the id when not configured.
+    pub display_name: String,
+    /// Where the token sent to the runtime is read from.
+    pub token_ref: Option<SecretRef>,
+}
+
+/// A read-only view over a directory of worker records.
+#[derive(Clone)]
+pub struct LocalCompatConfig {
+    /// Registry id.
+    pub id: RuntimeId,
+    /// Name shown in the UI; the id when not configured.
+    pub display_name: String,
+    /// The directory (absolute).
+    pub path: PathBuf,
+}
+
+/// Loads and validates the configuration of the workspace at `workspace`, reading `YOI_BACKEND_*` from the process
+/// environment.
+pub fn load(workspace: &Path, cli: &CliOverrides) -> Result<BackendConfig, ConfigError> {
+    load::load_from(workspace, cli, env::process_vars())
+}
+
+impl BackendConfig {
+    /// Path of the shared configuration file.
+    pub fn config_file(&self) -> PathBuf {
+        self.workspace.join(CONFIG_FILE)
+    }
+
+    /// Path of the personal configuration file, the one the settings API edits.
+    pub fn local_config_file(&self) -> PathBuf {
+        self.workspace.join(LOCAL_CONFIG_FILE)
+    }
+}
+
+/// Prints `<redacted>` in place of a value that must not reach a log.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// `Some(<redacted>)` or `None`: whether a value is set is useful in a log, the value is not.
+fn redact_option<T>(value: &Option<T>) -> Option<Redacted> {
+    value.as_ref().map(|_| Redacted)
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("access_token_ref", &redact_option(&self.access_token_ref))
+            .field("request_timeout", &self.request_timeout)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .finish()
+    }
+}
+
+impl fmt::Debug for EmbeddedConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedConfig")
+            .field("store", &self.store)
+            .field("data_dir", &redact_option(&self.data_dir))
+            .field("profiles_file", &redact_option(&self.profiles_file))
+            .finish()
+    }
+}
+
+impl fmt::Debug for RemoteRuntimeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteRuntimeConfig")
+            .field("id", &self.id)
+            .field("endpoint", &Redacted)
+            .field("display_name", &self.display_name)
+            .field("token_ref", &redact_option(&self.token_ref))
+            .finish()
+    }
+}
+
+impl fmt::Debug for LocalCompatConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalCompatConfig")
+            .field("id", &self.id)
+            .field("display_name", &self.display_name)
+            .field("path", &Redacted)
+            .finish()
+    }
+}

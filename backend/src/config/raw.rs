@@ -1,0 +1,128 @@
+//! The configuration as written in files and variables, before validation.
+//!
+//! Every table denies unknown keys so an operator's typo stops start-up instead of being ignored. Values that need
+//! checking are kept as strings here, so validation can report every problem rather than the first one serde meets.
+//! No `Debug`: these structs hold endpoints and secret references in the clear.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::StoreKind;
+
+/// A whole configuration file, or all layers merged.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a backend configuration table")]
+pub(super) struct RawConfig {
+    /// `[server]`.
+    #[serde(default)]
+    pub(super) server: RawServer,
+    /// `[embedded]`.
+    #[serde(default)]
+    pub(super) embedded: RawEmbedded,
+    /// `[runtimes]`, usually written as `[[runtimes.remote]]` and `[[runtimes.local_compat]]`.
+    #[serde(default)]
+    pub(super) runtimes: RawRuntimes,
+}
+
+/// `[server]`: how the Browser API is served.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [server] table")]
+pub(super) struct RawServer {
+    /// Listening address such as `127.0.0.1:8780`.
+    #[serde(default = "default_bind")]
+    pub(super) bind: String,
+    /// Extra host names accepted in the `Host` header.
+    #[serde(default)]
+    pub(super) allowed_hosts: Vec<String>,
+    /// Extra origins accepted for state-changing requests.
+    #[serde(default)]
+    pub(super) allowed_origins: Vec<String>,
+    /// `env:NAME` or `file:PATH` of the token every request must carry.
+    pub(super) access_token_ref: Option<String>,
+    /// Upper bound on one request, in seconds.
+    #[serde(default = "default_request_timeout_secs")]
+    pub(super) request_timeout_secs: i64,
+    /// Upper bound on one request body, in bytes.
+    #[serde(default = "default_body_limit_bytes")]
+    pub(super) body_limit_bytes: i64,
+}
+
+/// `[embedded]`: the runtime the backend owns.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [embedded] table")]
+pub(super) struct RawEmbedded {
+    /// `"memory"` or `"fs"`.
+    #[serde(default)]
+    pub(super) store: StoreKind,
+    /// Data directory of the fs store, relative to the workspace directory or absolute.
+    pub(super) data_dir: Option<PathBuf>,
+    /// Profiles file, relative to the workspace directory or absolute.
+    pub(super) profiles_file: Option<PathBuf>,
+}
+
+/// `[runtimes]`: the runtimes besides the embedded one.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [runtimes] table")]
+pub(super) struct RawRuntimes {
+    /// `[[runtimes.remote]]` entries.
+    #[serde(default)]
+    pub(super) remote: Vec<RawRemote>,
+    /// `[[runtimes.local_compat]]` entries.
+    #[serde(default)]
+    pub(super) local_compat: Vec<RawLocalCompat>,
+}
+
+/// One `[[runtimes.remote]]` entry; required keys are optional here so a missing one is reported with the others.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[runtimes.remote]] table")]
+pub(super) struct RawRemote {
+    /// Runtime id.
+    pub(super) id: Option<String>,
+    /// Base URL of the runtime.
+    pub(super) endpoint: Option<String>,
+    /// Name shown in the UI.
+    pub(super) display_name: Option<String>,
+    /// `env:NAME` or `file:PATH` of the token sent to the runtime.
+    pub(super) token_ref: Option<String>,
+}
+
+/// One `[[runtimes.local_compat]]` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [[runtimes.local_compat]] table")]
+pub(super) struct RawLocalCompat {
+    /// Runtime id.
+    pub(super) id: Option<String>,
+    /// Name shown in the UI.
+    pub(super) display_name: Option<String>,
+    /// Directory of worker records, relative to the workspace directory or absolute.
+    pub(super) path: Option<PathBuf>,
+}
+
+/// Loopback only: exposing the backend beyond this machine must be a deliberate choice.
+pub(super) fn default_bind() -> String {
+    "127.0.0.1:8780".to_owned()
+}
+
+/// Long enough for a slow remote, short enough that a stuck request does not pin a connection for long.
+pub(super) const fn default_request_timeout_secs() -> i64 {
+    60
+}
+
+/// Requests are small JSON commands; 256 KiB leaves room for long inputs.
+pub(super) const fn default_body_limit_bytes() -> i64 {
+    256 * 1024
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            bind: default_bind(),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            access_token_ref: None,
+            request_timeout_secs: default_request_timeout_secs(),
+            body_limit_bytes: default_body_limit_bytes(),
+        }
+    }
+}

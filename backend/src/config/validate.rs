@@ -1,0 +1,257 @@
+//! Turns the merged raw configuration into [`BackendConfig`], collecting every problem with where it was set.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use runtime_api::RuntimeId;
+
+use super::fields::{check_display_name, parse_allowed_host, parse_allowed_origin, parse_endpoint};
+use super::origin::{FieldPath, Origins};
+use super::raw::{RawConfig, RawEmbedded, RawLocalCompat, RawRemote, RawServer};
+use super::{
+    BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, LocalCompatConfig, Problem, RemoteRuntimeConfig, SecretRef,
+    ServerConfig, StoreKind,
+};
+
+/// Accepted `server.request_timeout_secs`: a second to an hour.
+const REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
+/// Accepted `server.body_limit_bytes`: 1 KiB to 16 MiB.
+const BODY_LIMIT_BYTES: std::ops::RangeInclusive<i64> = 1024..=16 * 1024 * 1024;
+/// Data directory of the fs store when `embedded.data_dir` is not set, relative to the workspace.
+const DEFAULT_DATA_DIR: &str = ".yoi/runtime-data";
+/// Profiles file used when `embedded.profiles_file` is not set and this file exists, relative to the workspace.
+const DEFAULT_PROFILES_FILE: &str = ".yoi/profiles.toml";
+
+/// Validates `raw`; relative paths are resolved against `workspace`, which must be absolute.
+pub(super) fn validate(raw: RawConfig, workspace: &Path, origins: &Origins) -> Result<BackendConfig, Vec<Problem>> {
+    let mut check = Checker { origins, workspace, problems: Vec::new() };
+    let runtimes = FieldPath::root().key("runtimes");
+    let server = check.server(raw.server);
+    let embedded = check.embedded(raw.embedded);
+    let remotes: Vec<_> = raw
+        .runtimes
+        .remote
+        .into_iter()
+        .enumerate()
+        .map(|(n, remote)| check.remote(remote, &runtimes.key("remote").index(n)))
+        .collect();
+    let local_compat: Vec<_> = raw
+        .runtimes
+        .local_compat
+        .into_iter()
+        .enumerate()
+        .map(|(n, local)| check.local_compat(local, &runtimes.key("local_compat").index(n)))
+        .collect();
+    let ids = remotes.iter().filter_map(|e| e.id.clone()).chain(local_compat.iter().filter_map(|e| e.id.clone()));
+    check.unique_ids(ids);
+
+    match (server, embedded) {
+        (Some(server), Some(embedded)) if check.problems.is_empty() => Ok(BackendConfig {
+            workspace: workspace.to_owned(),
+            server,
+            embedded,
+            remotes: remotes.into_iter().filter_map(|entry| entry.config).collect(),
+            local_compat: local_compat.into_iter().filter_map(|entry| entry.config).collect(),
+        }),
+        _ => Err(check.problems),
+    }
+}
+
+/// A checked runtime entry.
+struct Entry<T> {
+    /// The entry's id and the id's path, when the id is valid, even if the rest is not: duplicates are still found.
+    id: Option<(FieldPath, RuntimeId)>,
+    /// The entry, when all of it is valid.
+    config: Option<T>,
+}
+
+/// Collects problems while checking one value after another.
+struct Checker<'a> {
+    /// Where each value was set.
+    origins: &'a Origins,
+    /// Base of relative paths.
+    workspace: &'a Path,
+    /// Every problem so far.
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    /// Records a problem with `field`, found where `field` was set.
+    fn report(&mut self, field: &FieldPath, message: impl fmt::Display) {
+        self.report_at(field, field, message);
+    }
+
+    /// Records a problem with `field`, found where `set_by` was set: for a missing value, the value that needs it.
+    fn report_at(&mut self, set_by: &FieldPath, field: &FieldPath, message: impl fmt::Display) {
+        self.problems.push(Problem {
+            location: self.origins.locate(set_by),
+            field: Some(field.to_string()),
+            message: message.to_string(),
+        });
+    }
+
+    /// The value of `result`, or `None` after reporting its error against `field`.
+    fn ok<T, E: fmt::Display>(&mut self, field: &FieldPath, result: Result<T, E>) -> Option<T> {
+        result.map_err(|err| self.report(field, err)).ok()
+    }
+
+    /// `[server]`.
+    fn server(&mut self, raw: RawServer) -> Option<ServerConfig> {
+        let at = FieldPath::root().key("server");
+        let bind_path = at.key("bind");
+        let bind = raw.bind.parse::<SocketAddr>().map_err(|_| "expected an ip address and port such as 127.0.0.1:8780");
+        let bind = self.ok(&bind_path, bind);
+        let allowed_hosts = self.each(&at.key("allowed_hosts"), raw.allowed_hosts, parse_allowed_host);
+        let allowed_origins = self.each(&at.key("allowed_origins"), raw.allowed_origins, parse_allowed_origin);
+        let token_path = at.key("access_token_ref");
+        let access_token_ref = self.secret_ref(&token_path, raw.access_token_ref);
+        if let Some(bind) = bind
+            && !bind.ip().is_loopback()
+            && matches!(access_token_ref, Some(None))
+        {
+            let message = format!("required because server.bind ({bind}) is not a loopback address");
+            self.report_at(&bind_path, &token_path, message);
+        }
+        let timeout = self.in_range(&at.key("request_timeout_secs"), raw.request_timeout_secs, REQUEST_TIMEOUT_SECS);
+        let body_limit = self.in_range(&at.key("body_limit_bytes"), raw.body_limit_bytes, BODY_LIMIT_BYTES);
+        Some(ServerConfig {
+            bind: bind?,
+            allowed_hosts: allowed_hosts?,
+            allowed_origins: allowed_origins?,
+            access_token_ref: access_token_ref?,
+            request_timeout: Duration::from_secs(timeout?.try_into().ok()?),
+            body_limit_bytes: body_limit?.try_into().ok()?,
+        })
+    }
+
+    /// `[embedded]`.
+    fn embedded(&mut self, raw: RawEmbedded) -> Option<EmbeddedConfig> {
+        let at = FieldPath::root().key("embedded");
+        let data_dir = match raw.data_dir {
+            Some(dir) => self.path(&at.key("data_dir"), dir).map(Some),
+            None if raw.store == StoreKind::Fs => Some(Some(self.workspace.join(DEFAULT_DATA_DIR))),
+            None => Some(None),
+        };
+        let profiles_file = match raw.profiles_file {
+            Some(file) => self.path(&at.key("profiles_file"), file).map(Some),
+            None => Some(Some(self.workspace.join(DEFAULT_PROFILES_FILE)).filter(|file| file.is_file())),
+        };
+        Some(EmbeddedConfig { store: raw.store, data_dir: data_dir?, profiles_file: profiles_file? })
+    }
+
+    /// One `[[runtimes.remote]]` entry.
+    fn remote(&mut self, raw: RawRemote, at: &FieldPath) -> Entry<RemoteRuntimeConfig> {
+        let id = self.id(at, raw.id);
+        let endpoint = match raw.endpoint {
+            Some(endpoint) => self.ok(&at.key("endpoint"), parse_endpoint(&endpoint)),
+            None => self.missing(at, "endpoint"),
+        };
+        let display_name = self.display_name(at, raw.display_name, id.as_ref());
+        let token_ref = self.secret_ref(&at.key("token_ref"), raw.token_ref);
+        let config = match (id.clone(), endpoint, display_name, token_ref) {
+            (Some(id), Some(endpoint), Some(display_name), Some(token_ref)) => {
+                Some(RemoteRuntimeConfig { id, endpoint, display_name, token_ref })
+            }
+            _ => None,
+        };
+        Entry { id: id.map(|id| (at.key("id"), id)), config }
+    }
+
+    /// One `[[runtimes.local_compat]]` entry, like [`Checker::remote`].
+    fn local_compat(&mut self, raw: RawLocalCompat, at: &FieldPath) -> Entry<LocalCompatConfig> {
+        let id = self.id(at, raw.id);
+        let display_name = self.display_name(at, raw.display_name, id.as_ref());
+        let path = match raw.path {
+            Some(path) => self.path(&at.key("path"), path),
+            None => self.missing(at, "path"),
+        };
+        let config = match (id.clone(), display_name, path) {
+            (Some(id), Some(display_name), Some(path)) => Some(LocalCompatConfig { id, display_name, path }),
+            _ => None,
+        };
+        Entry { id: id.map(|id| (at.key("id"), id)), config }
+    }
+
+    /// Reports every id used twice, naming both places, across remote and local-compat entries.
+    fn unique_ids(&mut self, ids: impl Iterator<Item = (FieldPath, RuntimeId)>) {
+        let mut seen: HashMap<RuntimeId, FieldPath> = HashMap::new();
+        for (path, id) in ids {
+            match seen.get(&id) {
+                Some(first) => {
+                    let message =
+                        format!("runtime id `{id}` is already used by {first} ({})", self.origins.locate(first));
+                    self.report(&path, message);
+                }
+                None => {
+                    seen.insert(id, path);
+                }
+            }
+        }
+    }
+
+    /// The `id` of an entry: present, well-formed and not the embedded runtime's.
+    fn id(&mut self, at: &FieldPath, raw: Option<String>) -> Option<RuntimeId> {
+        let Some(raw) = raw else { return self.missing(at, "id") };
+        let path = at.key("id");
+        let id = self.ok(&path, RuntimeId::parse(raw))?;
+        if id.as_str() == EMBEDDED_RUNTIME_ID {
+            self.report(&path, format!("runtime id `{EMBEDDED_RUNTIME_ID}` is reserved for the embedded runtime"));
+            return None;
+        }
+        Some(id)
+    }
+
+    /// The `display_name` of an entry, defaulting to its id.
+    fn display_name(&mut self, at: &FieldPath, raw: Option<String>, id: Option<&RuntimeId>) -> Option<String> {
+        match raw {
+            Some(name) => self.ok(&at.key("display_name"), check_display_name(&name).map(|()| name)),
+            None => id.map(|id| id.as_str().to_owned()),
+        }
+    }
+
+    /// An optional secret reference: `Some(None)` when not set, `None` when invalid.
+    fn secret_ref(&mut self, field: &FieldPath, raw: Option<String>) -> Option<Option<SecretRef>> {
+        match raw {
+            Some(s) => self.ok(field, SecretRef::parse(&s)).map(|r| Some(r.resolved_against(self.workspace))),
+            None => Some(None),
+        }
+    }
+
+    /// A configured path, made absolute against the workspace.
+    fn path(&mut self, field: &FieldPath, path: PathBuf) -> Option<PathBuf> {
+        if path.as_os_str().is_empty() {
+            self.report(field, "path must not be empty");
+            return None;
+        }
+        Some(self.workspace.join(path))
+    }
+
+    /// Checks every element of a list with `parse`, reporting each bad one.
+    fn each(
+        &mut self,
+        at: &FieldPath,
+        list: Vec<String>,
+        parse: fn(&str) -> Result<String, &'static str>,
+    ) -> Option<Vec<String>> {
+        let parsed: Vec<_> = list.iter().enumerate().map(|(n, s)| self.ok(&at.index(n), parse(s))).collect();
+        parsed.into_iter().collect()
+    }
+
+    /// `value` when it lies in `range`.
+    fn in_range(&mut self, field: &FieldPath, value: i64, range: std::ops::RangeInclusive<i64>) -> Option<i64> {
+        if range.contains(&value) {
+            return Some(value);
+        }
+        self.report(field, format!("must be between {} and {}", range.start(), range.end()));
+        None
+    }
+
+    /// Reports that the entry at `at` lacks `key`, found where the entry was set.
+    fn missing<T>(&mut self, at: &FieldPath, key: &str) -> Option<T> {
+        self.report_at(at, &at.key(key), format!("{key} is required"));
+        None
+    }
+}

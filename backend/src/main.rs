@@ -1,0 +1,69 @@
+//! `workspace-backend`: serves the Browser API over every configured runtime.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use backend::config::{self, CliOverrides};
+use backend::server::Backend;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+/// The Workspace Backend: one safe API and web UI over every runtime.
+#[derive(Debug, Parser)]
+#[command(name = "workspace-backend", version)]
+struct Cli {
+    /// Directory holding `.yoi/` (configuration, profiles, secrets).
+    #[arg(long, env = "YOI_BACKEND_WORKSPACE", default_value = ".")]
+    workspace: PathBuf,
+    /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8780, or server.bind].
+    #[arg(long, env = "YOI_BACKEND_BIND")]
+    bind: Option<SocketAddr>,
+    /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
+    #[arg(long, env = "YOI_BACKEND_LOG", default_value = "info")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let workspace = std::path::absolute(&cli.workspace).context("cannot resolve --workspace")?;
+    let config = config::load(&workspace, &CliOverrides { bind: cli.bind })?;
+    let backend = Backend::builder(config).build().await?;
+    let listening = backend.bind().await?;
+    // The one line on standard output: scripts wait for it to know the backend accepts connections.
+    println!("listening on http://{}", listening.local_addr());
+    std::io::stdout().flush()?;
+    tracing::info!(address = %listening.local_addr(), "workspace backend started");
+    listening.serve(shutdown_signal()).await?;
+    tracing::info!("workspace backend stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

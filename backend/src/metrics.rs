@@ -1,0 +1,123 @@
+//! Prometheus metrics: HTTP requests by route and status, and source calls by runtime and outcome.
+//!
+//! Labels hold only bounded, non-secret values: route templates (never raw paths), runtime ids and codes.
+
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels of an HTTP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+/// Labels of a source call's outcome.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    runtime_id: String,
+    operation: String,
+    outcome: String,
+}
+
+/// Labels of a source call's latency.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceOperationLabels {
+    runtime_id: String,
+    operation: String,
+}
+
+/// Latency buckets from 100µs to about 6.5s.
+#[derive(Clone)]
+struct LatencyBuckets;
+
+impl MetricConstructor<Histogram> for LatencyBuckets {
+    fn new_metric(&self) -> Histogram {
+        Histogram::new(exponential_buckets(0.0001, 2.0, 17))
+    }
+}
+
+/// Every metric the backend exports.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    http_requests: Family<HttpLabels, Counter>,
+    http_latency: Family<HttpLabels, Histogram, LatencyBuckets>,
+    source_calls: Family<SourceLabels, Counter>,
+    source_latency: Family<SourceOperationLabels, Histogram, LatencyBuckets>,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("yoi_backend");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_latency = Family::new_with_constructor(LatencyBuckets);
+        let source_calls = Family::<SourceLabels, Counter>::default();
+        let source_latency = Family::new_with_constructor(LatencyBuckets);
+        registry.register("http_requests", "HTTP requests by method, route and status", http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
+        registry.register("source_calls", "Source calls by runtime, operation and outcome", source_calls.clone());
+        registry.register("source_call_duration_seconds", "Source call latency", source_latency.clone());
+        Metrics { registry: Mutex::new(registry), http_requests, http_latency, source_calls, source_latency }
+    }
+
+    /// Records one HTTP request; `route` is the matched route template.
+    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };
+        self.http_requests.get_or_create(&labels).inc();
+        self.http_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one source call; `outcome` is `ok` or the error code.
+    pub fn record_source(&self, runtime_id: &str, operation: &str, outcome: &str, elapsed: Duration) {
+        let labels = SourceLabels {
+            runtime_id: runtime_id.to_owned(),
+            operation: operation.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.source_calls.get_or_create(&labels).inc();
+        let labels = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
+        self.source_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// The metrics in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry.lock()).expect("writing to a String");
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_calls_appear_in_the_text_format() {
+        let metrics = Metrics::new();
+        metrics.record_http("GET", "/api/runtimes", 200, Duration::from_millis(3));
+        metrics.record_source("backend-internal", "summary", "ok", Duration::from_millis(1));
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"yoi_backend_http_requests_total{method="GET",route="/api/runtimes",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"yoi_backend_source_calls_total{runtime_id="backend-internal",operation="summary",outcome="ok"} 1"#
+        ));
+        assert!(text.contains("yoi_backend_source_call_duration_seconds_bucket"));
+    }
+}

@@ -1,0 +1,234 @@
+//! The registry of runtime sources: which runtimes exist, each behind its stack, with its health.
+//!
+//! Sources can be added and removed while the backend serves. Removing one closes its open event streams
+//! with a typed `closed` frame, so no Browser is left waiting on a runtime that is gone.
+
+mod closer;
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use runtime_api::{
+    ApiError, CancelAck, CloseReason, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest,
+    LifecycleRequest, ListQuery, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck, SubscribeRequest,
+    TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+};
+use tower::ServiceExt;
+
+use crate::metrics::Metrics;
+use crate::stack::{self, Sanitizer, SourceHealth, SourceRequest, SourceResponse, SourceStack, StackSettings};
+use closer::Closer;
+
+/// Every runtime the backend knows, in registration order.
+pub struct RuntimeRegistry {
+    entries: RwLock<Vec<Arc<Registered>>>,
+    settings: StackSettings,
+    metrics: Arc<Metrics>,
+}
+
+/// One runtime in the registry.
+pub struct Registered {
+    descriptor: SourceDescriptor,
+    health: Arc<SourceHealth>,
+    link: Link,
+}
+
+/// How calls reach the runtime.
+enum Link {
+    /// Through its stack; `closer` ends its streams when it is removed.
+    Active { stack: SourceStack, closer: Arc<Closer> },
+    /// Known from configuration but not reachable through this build or setup; `reason` says why.
+    Inactive { reason: String },
+}
+
+/// Why a source could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Another source already has this id.
+    #[error("runtime {0} is already registered")]
+    Duplicate(RuntimeId),
+}
+
+impl RuntimeRegistry {
+    /// An empty registry whose sources get stacks with `settings`.
+    pub fn new(settings: StackSettings, metrics: Arc<Metrics>) -> Self {
+        RuntimeRegistry { entries: RwLock::new(Vec::new()), settings, metrics }
+    }
+
+    /// Adds a source behind its stack; `sanitizer` knows the secrets it must never leak.
+    pub fn register(
+        &self,
+        source: Arc<dyn RuntimeSource>,
+        sanitizer: Sanitizer,
+    ) -> Result<Arc<Registered>, RegistryError> {
+        let descriptor = source.describe();
+        let health = SourceHealth::new();
+        let stack = stack::build(
+            descriptor.runtime_id.clone(),
+            source,
+            &self.settings,
+            Arc::new(sanitizer),
+            health.clone(),
+            self.metrics.clone(),
+        );
+        let link = Link::Active { stack, closer: Arc::new(Closer::new()) };
+        self.insert(Registered { descriptor, health, link })
+    }
+
+    /// Lists a runtime that cannot be called, with the reason shown in its diagnostics.
+    pub fn register_inactive(
+        &self,
+        descriptor: SourceDescriptor,
+        reason: impl Into<String>,
+    ) -> Result<Arc<Registered>, RegistryError> {
+        self.insert(Registered {
+            descriptor,
+            health: SourceHealth::new(),
+            link: Link::Inactive { reason: reason.into() },
+        })
+    }
+
+    fn insert(&self, entry: Registered) -> Result<Arc<Registered>, RegistryError> {
+        let mut entries = self.entries.write();
+        if entries.iter().any(|e| e.descriptor.runtime_id == entry.descriptor.runtime_id) {
+            return Err(RegistryError::Duplicate(entry.descriptor.runtime_id));
+        }
+        let entry = Arc::new(entry);
+        entries.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Removes a runtime and closes its open streams with `source_removed`.
+    pub fn remove(&self, runtime_id: &RuntimeId) -> Option<Arc<Registered>> {
+        let removed = {
+            let mut entries = self.entries.write();
+            let index = entries.iter().position(|e| &e.descriptor.runtime_id == runtime_id)?;
+            entries.remove(index)
+        };
+        removed.close(CloseReason::SourceRemoved);
+        Some(removed)
+    }
+
+    /// Closes every open stream; used at shutdown.
+    pub fn close_all(&self, reason: CloseReason) {
+        for entry in self.entries.read().iter() {
+            entry.close(reason);
+        }
+    }
+
+    /// The runtime with this id.
+    pub fn get(&self, runtime_id: &RuntimeId) -> Result<Arc<Registered>, ApiError> {
+        self.entries
+            .read()
+            .iter()
+            .find(|e| &e.descriptor.runtime_id == runtime_id)
+            .cloned()
+            .ok_or_else(|| ApiError::runtime_not_found(runtime_id))
+    }
+
+    /// Every runtime, in registration order.
+    pub fn list(&self) -> Vec<Arc<Registered>> {
+        self.entries.read().clone()
+    }
+}
+
+/// Defines a typed method per operation over [`Registered::call`].
+macro_rules! operations {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $out:ty = $request:expr => $variant:ident;)*) => {
+        impl Registered {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self, $($arg: $ty),*) -> Result<$out, ApiError> {
+                    match self.call($request).await? {
+                        SourceResponse::$variant(value) => Ok(value),
+                        _ => Err(self.mismatch(stringify!($name))),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+operations! {
+    /// The runtime's summary.
+    summary() -> RuntimeSummary = SourceRequest::Summary => Summary;
+    /// A page of workers.
+    list(query: ListQuery) -> WorkerPage = SourceRequest::List(query) => Workers;
+    /// One worker.
+    get(worker_id: WorkerId) -> WorkerDetail = SourceRequest::Get(worker_id) => Worker;
+    /// Creates a worker.
+    create(request: CreateWorkerRequest) -> WorkerDetail = SourceRequest::Create(request) => Worker;
+    /// Sends input.
+    input(worker_id: WorkerId, request: InputRequest) -> InputAck = SourceRequest::Input(worker_id, request) => Input;
+    /// Stops a worker.
+    stop(worker_id: WorkerId, request: LifecycleRequest) -> StopAck = SourceRequest::Stop(worker_id, request) => Stop;
+    /// Cancels a worker's turn.
+    cancel(worker_id: WorkerId, request: LifecycleRequest) -> CancelAck = SourceRequest::Cancel(worker_id, request) => Cancel;
+    /// A transcript page.
+    transcript(worker_id: WorkerId, query: TranscriptQuery) -> TranscriptPage = SourceRequest::Transcript(worker_id, query) => Transcript;
+}
+
+impl Registered {
+    /// Id, display name and kind.
+    pub fn descriptor(&self) -> &SourceDescriptor {
+        &self.descriptor
+    }
+
+    /// The id.
+    pub fn runtime_id(&self) -> &RuntimeId {
+        &self.descriptor.runtime_id
+    }
+
+    /// Outcomes and latency of recent calls.
+    pub fn health(&self) -> &SourceHealth {
+        &self.health
+    }
+
+    /// Why the runtime cannot be called, when it cannot.
+    pub fn inactive_reason(&self) -> Option<&str> {
+        match &self.link {
+            Link::Active { .. } => None,
+            Link::Inactive { reason } => Some(reason),
+        }
+    }
+
+    /// Opens an event stream that the registry can close.
+    pub async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+        let Link::Active { closer, .. } = &self.link else {
+            return Err(self.unavailable());
+        };
+        match self.call(SourceRequest::Subscribe(request)).await? {
+            SourceResponse::Stream(stream) => Ok(closer.guard(stream)),
+            _ => Err(self.mismatch("subscribe")),
+        }
+    }
+
+    /// Sends one request through the stack.
+    pub async fn call(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
+        match &self.link {
+            Link::Active { stack, .. } => stack.clone().oneshot(request).await,
+            Link::Inactive { .. } => Err(self.unavailable()),
+        }
+    }
+
+    fn close(&self, reason: CloseReason) {
+        if let Link::Active { closer, .. } = &self.link {
+            closer.close(reason);
+        }
+    }
+
+    fn unavailable(&self) -> ApiError {
+        let id = self.runtime_id();
+        let reason = self.inactive_reason().unwrap_or("it is not active");
+        ApiError::new(ErrorCode::RuntimeUnavailable, format!("runtime {id} cannot be reached: {reason}"))
+            .with_runtime(id.clone())
+    }
+
+    fn mismatch(&self, operation: &str) -> ApiError {
+        tracing::error!(runtime_id = %self.runtime_id(), operation, "stack answered with the wrong response kind");
+        ApiError::internal().with_runtime(self.runtime_id().clone())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+//! Assembling and serving the backend: the registry and its sources, then the HTTP server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use runtime_api::{CloseReason, RuntimeId, RuntimeSource, SourceDescriptor, SourceKind};
+use sources::EmbeddedSource;
+use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState, Guard, HttpLimits};
+use crate::config::{self, BackendConfig, Secret, SecretRefError, StoreKind};
+use crate::metrics::Metrics;
+use crate::registry::{RegistryError, RuntimeRegistry};
+use crate::stack::{Sanitizer, StackSettings};
+
+/// Note shown for configured remote runtimes until this build can reach them.
+const REMOTE_UNSUPPORTED: &str = "remote runtimes are not supported by this build yet; the connection stays configured";
+/// Note shown for configured local-compat views until this build can read them.
+const LOCAL_COMPAT_UNSUPPORTED: &str = "local-compat views are not supported by this build yet";
+
+/// The backend: its runtimes, metrics and settings, ready to serve.
+pub struct Backend {
+    config: BackendConfig,
+    registry: Arc<RuntimeRegistry>,
+    metrics: Arc<Metrics>,
+    access_token: Option<Secret>,
+    embedded: Option<EmbeddedSource>,
+}
+
+/// Builds a [`Backend`]; tests use it to add mock sources and leave the embedded runtime out.
+pub struct BackendBuilder {
+    config: BackendConfig,
+    extra: Vec<(Arc<dyn RuntimeSource>, Sanitizer)>,
+    embedded: bool,
+    stack: StackSettings,
+}
+
+/// Why the backend could not start or stopped serving.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The embedded runtime could not start.
+    #[error("cannot start the embedded runtime: {0}")]
+    Embedded(#[from] EmbeddedStartError),
+    /// The access token could not be read.
+    #[error("cannot read the access token (server.access_token_ref): {0}")]
+    AccessToken(#[from] SecretRefError),
+    /// Two sources share an id.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The listening socket could not be opened.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while serving.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+impl Backend {
+    /// Starts building a backend from a loaded configuration.
+    pub fn builder(config: BackendConfig) -> BackendBuilder {
+        BackendBuilder { config, extra: Vec::new(), embedded: true, stack: StackSettings::default() }
+    }
+
+    /// The runtimes.
+    pub fn registry(&self) -> &Arc<RuntimeRegistry> {
+        &self.registry
+    }
+
+    /// The HTTP application for a server bound at `bound` (the guard accepts that address's names).
+    pub fn router(&self, bound: SocketAddr) -> Router {
+        let state = AppState { registry: self.registry.clone(), metrics: self.metrics.clone() };
+        let guard = Guard::new(bound, &self.config.server, self.access_token.clone());
+        let limits = HttpLimits {
+            body_limit_bytes: self.config.server.body_limit_bytes,
+            request_timeout: self.config.server.request_timeout,
+        };
+        api::router(state, guard, limits)
+    }
+
+    /// Opens the listening socket at the configured address.
+    pub async fn bind(self) -> Result<Listening, BackendError> {
+        let addr = self.config.server.bind;
+        let listener = TcpListener::bind(addr).await.map_err(|source| BackendError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| BackendError::Bind { addr, source })?;
+        Ok(Listening { backend: self, listener, local })
+    }
+
+    /// Ends every open stream and stops the embedded runtime (flushing its store).
+    pub async fn shutdown(&self) {
+        self.registry.close_all(CloseReason::Shutdown);
+        if let Some(embedded) = &self.embedded
+            && let Err(error) = embedded.shutdown().await
+        {
+            tracing::error!(%error, "the embedded runtime did not shut down cleanly");
+        }
+    }
+}
+
+impl BackendBuilder {
+    /// Adds a source (tests add mocks this way).
+    pub fn source(self, source: Arc<dyn RuntimeSource>) -> Self {
+        self.source_with_secrets(source, Sanitizer::new())
+    }
+
+    /// Adds a source whose secrets `sanitizer` must keep out of every response.
+    pub fn source_with_secrets(mut self, source: Arc<dyn RuntimeSource>, sanitizer: Sanitizer) -> Self {
+        self.extra.push((source, sanitizer));
+        self
+    }
+
+    /// Leaves the embedded runtime out.
+    pub fn without_embedded(mut self) -> Self {
+        self.embedded = false;
+        self
+    }
+
+    /// Replaces the deadlines and bounds of every source's stack.
+    pub fn stack_settings(mut self, settings: StackSettings) -> Self {
+        self.stack = settings;
+        self
+    }
+
+    /// Starts the embedded runtime and registers every source.
+    pub async fn build(self) -> Result<Backend, BackendError> {
+        let config = self.config;
+        let access_token = config.server.access_token_ref.as_ref().map(|r| r.resolve()).transpose()?;
+        let metrics = Arc::new(Metrics::new());
+        let registry = Arc::new(RuntimeRegistry::new(self.stack, metrics.clone()));
+
+        let embedded = if self.embedded {
+            let store = match config.embedded.store {
+                StoreKind::Memory => EmbeddedStore::Memory,
+                StoreKind::Fs => EmbeddedStore::Fs(config.embedded.data_dir.clone().unwrap_or_default()),
+            };
+            let options = EmbeddedOptions {
+                runtime_id: RuntimeId::parse(config::EMBEDDED_RUNTIME_ID).expect("a valid id"),
+                display_name: config::EMBEDDED_DISPLAY_NAME.to_owned(),
+                profiles_file: config.embedded.profiles_file.clone(),
+                store,
+            };
+            let embedded = EmbeddedSource::start(options).await?;
+            registry.register(Arc::new(embedded.clone()), Sanitizer::new())?;
+            Some(embedded)
+        } else {
+            None
+        };
+        for (source, sanitizer) in self.extra {
+            registry.register(source, sanitizer)?;
+        }
+        for remote in &config.remotes {
+            let descriptor = descriptor(&remote.id, &remote.display_name, SourceKind::RemoteHttp);
+            registry.register_inactive(descriptor, REMOTE_UNSUPPORTED)?;
+        }
+        for view in &config.local_compat {
+            let descriptor = descriptor(&view.id, &view.display_name, SourceKind::LocalCompat);
+            registry.register_inactive(descriptor, LOCAL_COMPAT_UNSUPPORTED)?;
+        }
+        Ok(Backend { config, registry, metrics, access_token, embedded })
+    }
+}
+
+fn descriptor(id: &RuntimeId, display_name: &str, kind: SourceKind) -> SourceDescriptor {
+    SourceDescriptor { runtime_id: id.clone(), display_name: display_name.to_owned(), kind }
+}
+
+/// A backend with its socket open, about to serve.
+pub struct Listening {
+    backend: Backend,
+    listener: TcpListener,
+    local: SocketAddr,
+}
+
+impl Listening {
+    /// The address actually bound (port 0 picks a free one).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Serves until `shutdown` resolves, then closes every stream, lets in-flight requests finish and stops
+    /// the embedded runtime.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), BackendError> {
+        let Listening { backend, listener, local } = self;
+        let app = backend.router(local);
+        let registry = backend.registry.clone();
+        let stop = async move {
+            shutdown.await;
+            // Open WebSockets would keep a graceful shutdown waiting forever: end their streams first.
+            registry.close_all(CloseReason::Shutdown);
+        };
+        let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        backend.shutdown().await;
+        served.map_err(BackendError::Serve)
+    }
+}

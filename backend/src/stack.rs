@@ -1,0 +1,187 @@
+//! The tower stack every call to a source passes through.
+//!
+//! A [`RuntimeSource`] is adapted into a `tower::Service<SourceRequest>` (one request variant per
+//! operation), and [`build`] wraps it in the layers below. Errors and event streams come back through the
+//! same layers, so typing, sanitization and bookkeeping happen here once instead of in every handler.
+
+mod adapter;
+pub mod bulkhead;
+pub mod deadline;
+pub mod diagnostics;
+pub mod map_error;
+pub mod sanitize;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use runtime_api::{
+    ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
+    RuntimeId, RuntimeSource, RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail,
+    WorkerId, WorkerPage,
+};
+use tower::ServiceBuilder;
+use tower::util::BoxCloneSyncService;
+
+use crate::metrics::Metrics;
+pub use adapter::SourceService;
+pub use bulkhead::BulkheadLayer;
+pub use deadline::{DeadlineLayer, Deadlines};
+pub use diagnostics::{DiagnosticsLayer, SourceHealth};
+pub use map_error::MapErrorLayer;
+pub use sanitize::{SanitizeLayer, Sanitizer};
+
+/// One call to a source.
+#[derive(Debug, Clone)]
+pub enum SourceRequest {
+    /// The runtime's summary.
+    Summary,
+    /// A page of workers.
+    List(ListQuery),
+    /// One worker's detail.
+    Get(WorkerId),
+    /// Create a worker.
+    Create(CreateWorkerRequest),
+    /// Send input.
+    Input(WorkerId, InputRequest),
+    /// Stop a worker.
+    Stop(WorkerId, LifecycleRequest),
+    /// Cancel a worker's turn.
+    Cancel(WorkerId, LifecycleRequest),
+    /// A transcript page.
+    Transcript(WorkerId, TranscriptQuery),
+    /// Open an event stream.
+    Subscribe(SubscribeRequest),
+}
+
+/// What a source answered.
+pub enum SourceResponse {
+    /// For [`SourceRequest::Summary`].
+    Summary(RuntimeSummary),
+    /// For [`SourceRequest::List`].
+    Workers(WorkerPage),
+    /// For [`SourceRequest::Get`] and [`SourceRequest::Create`].
+    Worker(WorkerDetail),
+    /// For [`SourceRequest::Input`].
+    Input(InputAck),
+    /// For [`SourceRequest::Stop`].
+    Stop(StopAck),
+    /// For [`SourceRequest::Cancel`].
+    Cancel(CancelAck),
+    /// For [`SourceRequest::Transcript`].
+    Transcript(TranscriptPage),
+    /// For [`SourceRequest::Subscribe`].
+    Stream(FrameStream),
+}
+
+/// The operations, for deadlines, logs and metric labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Summary.
+    Summary,
+    /// Worker list.
+    List,
+    /// Worker detail.
+    Get,
+    /// Create.
+    Create,
+    /// Input.
+    Input,
+    /// Stop.
+    Stop,
+    /// Cancel.
+    Cancel,
+    /// Transcript page.
+    Transcript,
+    /// Opening an event stream.
+    Subscribe,
+}
+
+impl Operation {
+    /// The label used in logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Operation::Summary => "summary",
+            Operation::List => "list",
+            Operation::Get => "get",
+            Operation::Create => "create",
+            Operation::Input => "input",
+            Operation::Stop => "stop",
+            Operation::Cancel => "cancel",
+            Operation::Transcript => "transcript",
+            Operation::Subscribe => "subscribe",
+        }
+    }
+
+    /// Whether the operation changes a runtime (and may take longer, waiting for durability).
+    pub const fn is_command(self) -> bool {
+        matches!(self, Operation::Create | Operation::Input | Operation::Stop | Operation::Cancel)
+    }
+}
+
+impl SourceRequest {
+    /// Which operation this is.
+    pub fn operation(&self) -> Operation {
+        match self {
+            SourceRequest::Summary => Operation::Summary,
+            SourceRequest::List(_) => Operation::List,
+            SourceRequest::Get(_) => Operation::Get,
+            SourceRequest::Create(_) => Operation::Create,
+            SourceRequest::Input(..) => Operation::Input,
+            SourceRequest::Stop(..) => Operation::Stop,
+            SourceRequest::Cancel(..) => Operation::Cancel,
+            SourceRequest::Transcript(..) => Operation::Transcript,
+            SourceRequest::Subscribe(_) => Operation::Subscribe,
+        }
+    }
+}
+
+/// Errors inside the stack, below [`MapErrorLayer`]; above it every error is an [`ApiError`].
+pub type BoxError = tower::BoxError;
+
+/// A source behind its whole stack.
+pub type SourceStack = BoxCloneSyncService<SourceRequest, SourceResponse, ApiError>;
+
+/// Per-source limits of the stack.
+#[derive(Debug, Clone)]
+pub struct StackSettings {
+    /// How long each kind of call may take.
+    pub deadlines: Deadlines,
+    /// Most calls in progress at once on one source.
+    pub max_in_flight: usize,
+}
+
+impl Default for StackSettings {
+    fn default() -> Self {
+        StackSettings { deadlines: Deadlines::default(), max_in_flight: 64 }
+    }
+}
+
+/// Wraps a source in its stack. The outermost layer comes first.
+pub fn build(
+    runtime_id: RuntimeId,
+    source: Arc<dyn RuntimeSource>,
+    settings: &StackSettings,
+    sanitizer: Arc<Sanitizer>,
+    health: Arc<SourceHealth>,
+    metrics: Arc<Metrics>,
+) -> SourceStack {
+    let stack = ServiceBuilder::new()
+        // Records what the caller finally gets — sanitized, typed, with total latency — for /api/runtimes
+        // and /metrics.
+        .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics))
+        // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
+        .layer(SanitizeLayer::new(sanitizer))
+        // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.
+        .layer(MapErrorLayer::new(runtime_id))
+        // Bounds each call, waiting for a bulkhead slot included, so a hung source cannot hold a caller.
+        .layer(DeadlineLayer::new(settings.deadlines.clone()))
+        // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.
+        .layer(BulkheadLayer::new(settings.max_in_flight))
+        .service(SourceService::new(source));
+    BoxCloneSyncService::new(stack)
+}
+
+/// Default deadlines, also used by tests.
+pub(crate) const fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

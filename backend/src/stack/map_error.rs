@@ -1,0 +1,111 @@
+//! Error mapping: the one boundary where the stack's failures become SPEC §5 codes.
+//!
+//! Below this layer errors are boxed (`ApiError` from the source, [`DeadlineExceeded`] from the deadline);
+//! above it every error is an [`ApiError`] that names this runtime. Anything unexpected becomes `internal`,
+//! with its detail in the log and not in the response.
+
+use std::task::{Context, Poll};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use runtime_api::{ApiError, ErrorCode, RuntimeId};
+
+use super::deadline::DeadlineExceeded;
+use super::{BoxError, SourceRequest, SourceResponse};
+
+/// Types the errors of the wrapped service.
+#[derive(Debug, Clone)]
+pub struct MapErrorLayer {
+    runtime_id: RuntimeId,
+}
+
+impl MapErrorLayer {
+    /// Errors will name `runtime_id`.
+    pub fn new(runtime_id: RuntimeId) -> Self {
+        MapErrorLayer { runtime_id }
+    }
+}
+
+impl<S> tower::Layer<S> for MapErrorLayer {
+    type Service = MapError<S>;
+
+    fn layer(&self, inner: S) -> MapError<S> {
+        MapError { inner, runtime_id: self.runtime_id.clone() }
+    }
+}
+
+/// The service of [`MapErrorLayer`].
+#[derive(Debug, Clone)]
+pub struct MapError<S> {
+    inner: S,
+    runtime_id: RuntimeId,
+}
+
+impl<S> tower::Service<SourceRequest> for MapError<S>
+where
+    S: tower::Service<SourceRequest, Response = SourceResponse, Error = BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = SourceResponse;
+    type Error = ApiError;
+    type Future = BoxFuture<'static, Result<SourceResponse, ApiError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiError>> {
+        self.inner.poll_ready(cx).map_err(|e| classify(&self.runtime_id, e))
+    }
+
+    fn call(&mut self, request: SourceRequest) -> Self::Future {
+        let runtime_id = self.runtime_id.clone();
+        let call = self.inner.call(request);
+        async move { call.await.map_err(|e| classify(&runtime_id, e)) }.boxed()
+    }
+}
+
+/// Maps a stack error to its code.
+pub fn classify(runtime_id: &RuntimeId, error: BoxError) -> ApiError {
+    let error = match error.downcast::<ApiError>() {
+        Ok(api) => *api,
+        Err(error) => match error.downcast::<DeadlineExceeded>() {
+            Ok(exceeded) => ApiError::new(
+                ErrorCode::RuntimeTimeout,
+                format!("runtime {runtime_id} did not answer within {}s", exceeded.0.as_secs_f32()),
+            ),
+            Err(other) => {
+                tracing::error!(runtime_id = %runtime_id, error = %other, "unexpected error from a source");
+                ApiError::internal()
+            }
+        },
+    };
+    if error.runtime_id.is_some() { error } else { error.with_runtime(runtime_id.clone()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn id() -> RuntimeId {
+        RuntimeId::parse("dev").unwrap()
+    }
+
+    #[test]
+    fn source_errors_pass_through_and_gain_the_runtime_id() {
+        let busy = ApiError::new(ErrorCode::WorkerBusy, "worker w-1 is running a turn");
+        let mapped = classify(&id(), Box::new(busy.clone()));
+        assert_eq!(mapped, busy.with_runtime(id()));
+    }
+
+    #[test]
+    fn a_deadline_becomes_runtime_timeout() {
+        let mapped = classify(&id(), Box::new(DeadlineExceeded(Duration::from_secs(10))));
+        assert_eq!(mapped.code, ErrorCode::RuntimeTimeout);
+        assert_eq!(mapped.message, "runtime dev did not answer within 10s");
+    }
+
+    #[test]
+    fn anything_else_is_internal_without_detail() {
+        let mapped = classify(&id(), "socket /var/run/secret.sock exploded".into());
+        assert_eq!((mapped.code, mapped.message.as_str()), (ErrorCode::Internal, "internal error"));
+    }
+}

@@ -1,0 +1,101 @@
+use futures::StreamExt;
+use runtime_api::{ErrorCode, WorkerId, WorkerState};
+use tower::{Service, ServiceExt, service_fn};
+
+use super::*;
+
+fn owner() -> RuntimeId {
+    RuntimeId::parse("remote-dev").unwrap()
+}
+
+fn sanitizer() -> Sanitizer {
+    let url = url::Url::parse("http://10.1.2.3:8790/").unwrap();
+    Sanitizer::new().endpoint(&owner(), &url).secret(SecretKind::Token, &owner(), "s3cr3t-token").secret(
+        SecretKind::TokenRef,
+        &owner(),
+        "env:DEV_TOKEN",
+    )
+}
+
+#[test]
+fn secrets_become_named_placeholders_in_every_form() {
+    let mut text =
+        "GET http://10.1.2.3:8790/v1/runtime via 10.1.2.3:8790 with s3cr3t-token from env:DEV_TOKEN".to_owned();
+    sanitizer().text(&mut text);
+    assert_eq!(
+        text,
+        "GET <endpoint of remote-dev>/v1/runtime via <endpoint of remote-dev> with <token of remote-dev> \
+         from <token reference of remote-dev>"
+    );
+}
+
+#[test]
+fn runtime_text_loses_urls_and_paths_but_keeps_its_meaning() {
+    let mut text =
+        "turn 2 failed: cannot open /var/lib/yoi/data (os error 2), see \"https://internal/x\", ok".to_owned();
+    sanitizer().diagnostic(&mut text);
+    assert_eq!(text, "turn 2 failed: cannot open <path> (os error 2), see \"<url>\", ok");
+    let mut windows = r"store C:\Users\me\data is locked".to_owned();
+    sanitizer().diagnostic(&mut windows);
+    assert_eq!(windows, "store <path> is locked");
+}
+
+#[test]
+fn user_content_keeps_paths_but_not_secrets() {
+    let mut entry = TranscriptEntry {
+        seq: 1,
+        role: Role::User,
+        content: "please read /etc/hosts and s3cr3t-token".into(),
+        at: runtime_api::Timestamp::UNIX_EPOCH,
+        turn_id: Some(1),
+    };
+    entry.sanitize(&sanitizer());
+    assert_eq!(entry.content, "please read /etc/hosts and <token of remote-dev>");
+    entry.role = Role::Notice;
+    entry.content = "turn 1 failed: /etc/hosts unreadable".into();
+    entry.sanitize(&sanitizer());
+    assert_eq!(entry.content, "turn 1 failed: <path> unreadable");
+}
+
+#[test]
+fn short_strings_are_not_registered_as_secrets() {
+    let mut text = "a b c".to_owned();
+    Sanitizer::new().secret(SecretKind::Token, &owner(), "b").text(&mut text);
+    assert_eq!(text, "a b c");
+}
+
+#[tokio::test]
+async fn errors_and_stream_frames_are_scrubbed_by_the_layer() {
+    let inner = service_fn(|request: SourceRequest| async move {
+        match request {
+            SourceRequest::Summary => {
+                Err(ApiError::new(ErrorCode::RuntimeUnavailable, "connect to http://10.1.2.3:8790/ refused"))
+            }
+            _ => {
+                let frame = StreamFrame::Event {
+                    event: Event {
+                        seq: 1,
+                        at: runtime_api::Timestamp::UNIX_EPOCH,
+                        worker_id: WorkerId::parse("w-1").unwrap(),
+                        state: WorkerState::Idle,
+                        body: EventBody::TurnFailed {
+                            turn_id: 1,
+                            transcript_seq: 2,
+                            error: "token s3cr3t-token rejected by /opt/model".into(),
+                        },
+                    },
+                };
+                Ok(SourceResponse::Stream(Box::pin(futures::stream::iter([frame]))))
+            }
+        }
+    });
+    let mut service = tower::Layer::layer(&SanitizeLayer::new(Arc::new(sanitizer())), inner);
+    let error = service.ready().await.unwrap().call(SourceRequest::Summary).await.err().unwrap();
+    assert_eq!(error.message, "connect to <endpoint of remote-dev>/ refused");
+
+    let response = service.ready().await.unwrap().call(SourceRequest::Subscribe(Default::default())).await;
+    let Ok(SourceResponse::Stream(mut stream)) = response else { panic!("expected a stream") };
+    let Some(StreamFrame::Event { event }) = stream.next().await else { panic!("expected an event") };
+    let EventBody::TurnFailed { error, .. } = event.body else { panic!("expected turn_failed") };
+    assert_eq!(error, "token <token of remote-dev> rejected by <path>");
+}

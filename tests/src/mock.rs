@@ -1,0 +1,189 @@
+//! A mock [`RuntimeSource`] with canned answers: every call fails with one error, or succeeds with values
+//! carrying planted text (to prove the backend scrubs what it must).
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use runtime_api::{
+    ApiError, CancelAck, CancelOutcome, Capabilities, CloseReason, CreateWorkerRequest, Event, EventBody, FrameStream,
+    InputAck, InputDisposition, InputRequest, LifecycleRequest, ListQuery, ProtocolInfo, Role, RuntimeId,
+    RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState, SourceDescriptor, SourceKind, StopAck,
+    StopOutcome, StreamFrame, SubscribeRequest, Timestamp, TranscriptEntry, TranscriptPage, TranscriptQuery,
+    WorkerCounts, WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
+};
+
+/// What every call answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Fail with this error.
+    Fail(ApiError),
+    /// Succeed, with this text planted in every free-text field (titles, content, reasons, errors, names).
+    Succeed {
+        /// The planted text.
+        planted: String,
+    },
+}
+
+/// The mock.
+pub struct MockSource {
+    descriptor: SourceDescriptor,
+    answer: Answer,
+}
+
+impl MockSource {
+    /// A mock registered as `id`, answering `answer`.
+    pub fn new(id: &str, answer: Answer) -> Self {
+        let runtime_id = RuntimeId::parse(id).expect("valid id");
+        let descriptor =
+            SourceDescriptor { runtime_id, display_name: format!("Mock {id}"), kind: SourceKind::RemoteHttp };
+        MockSource { descriptor, answer }
+    }
+
+    fn planted(&self) -> Result<&str, ApiError> {
+        match &self.answer {
+            Answer::Fail(error) => Err(error.clone()),
+            Answer::Succeed { planted } => Ok(planted),
+        }
+    }
+
+    fn worker_id() -> WorkerId {
+        WorkerId::parse("w-mock").unwrap()
+    }
+
+    fn summary_with(&self, planted: &str) -> WorkerSummary {
+        WorkerSummary {
+            runtime_id: self.descriptor.runtime_id.clone(),
+            worker_id: Self::worker_id(),
+            title: Some(format!("title {planted}")),
+            state: WorkerState::Idle,
+            profile: "default".into(),
+            executor: "echo".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+            transcript_len: 2,
+        }
+    }
+
+    fn detail_with(&self, planted: &str) -> WorkerDetail {
+        WorkerDetail {
+            summary: self.summary_with(planted),
+            metadata: [("note".to_owned(), planted.to_owned())].into(),
+            current_turn: None,
+            queued_inputs: 0,
+            end_reason: Some(format!("ended because {planted}")),
+        }
+    }
+
+    fn runtime_with(&self, planted: &str) -> RuntimeSummary {
+        RuntimeSummary {
+            runtime_id: self.descriptor.runtime_id.clone(),
+            display_name: format!("runtime {planted}"),
+            status: RuntimeStatus::Ready,
+            workers: WorkerCounts { total: 1, idle: 1, ..Default::default() },
+            capabilities: Capabilities { events: true, ..Capabilities::read_only() },
+            protocol: ProtocolInfo::current(&[]),
+            log_id: "mock".into(),
+            last_event_seq: 1,
+        }
+    }
+}
+
+#[async_trait]
+impl RuntimeSource for MockSource {
+    fn describe(&self) -> SourceDescriptor {
+        self.descriptor.clone()
+    }
+
+    async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
+        Ok(self.runtime_with(self.planted()?))
+    }
+
+    async fn list(&self, _query: ListQuery) -> Result<WorkerPage, ApiError> {
+        Ok(WorkerPage { workers: vec![self.summary_with(self.planted()?)], limit: 50, next_after: None })
+    }
+
+    async fn get(&self, _worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+        Ok(self.detail_with(self.planted()?))
+    }
+
+    async fn create(&self, _request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+        Ok(self.detail_with(self.planted()?))
+    }
+
+    async fn input(&self, _worker_id: &WorkerId, _request: InputRequest) -> Result<InputAck, ApiError> {
+        self.planted()?;
+        Ok(InputAck {
+            worker_id: Self::worker_id(),
+            turn_id: 1,
+            disposition: InputDisposition::Started,
+            queue_position: None,
+            transcript_seq: 1,
+            event_seq: 1,
+        })
+    }
+
+    async fn stop(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<StopAck, ApiError> {
+        self.planted()?;
+        let outcome = StopOutcome::Stopped;
+        Ok(StopAck { worker_id: Self::worker_id(), outcome, cancelled_turn: None, state: WorkerState::Stopped })
+    }
+
+    async fn cancel(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<CancelAck, ApiError> {
+        self.planted()?;
+        Ok(CancelAck {
+            worker_id: Self::worker_id(),
+            outcome: CancelOutcome::NothingToCancel,
+            turn_id: None,
+            dropped_queued: 0,
+            state: WorkerState::Idle,
+        })
+    }
+
+    async fn transcript(&self, _worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+        let planted = self.planted()?;
+        let entry = |seq, role, content: String| TranscriptEntry {
+            seq,
+            role,
+            content,
+            at: Timestamp::UNIX_EPOCH,
+            turn_id: Some(1),
+        };
+        Ok(TranscriptPage {
+            worker_id: Self::worker_id(),
+            entries: vec![
+                entry(1, Role::User, format!("user says {planted}")),
+                entry(2, Role::Notice, format!("turn 1 failed: {planted}")),
+            ],
+            limit: 50,
+            next_after: None,
+            last_seq: 2,
+        })
+    }
+
+    async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+        let planted = self.planted()?.to_owned();
+        let event = |seq, body| StreamFrame::Event {
+            event: Event {
+                seq,
+                at: Timestamp::UNIX_EPOCH,
+                worker_id: Self::worker_id(),
+                state: WorkerState::Idle,
+                body,
+            },
+        };
+        let frames = vec![
+            StreamFrame::Snapshot(Snapshot {
+                seq: 0,
+                log_id: "mock".into(),
+                state: SnapshotState::Runtime { runtime: self.runtime_with(&planted) },
+            }),
+            event(1, EventBody::TurnDelta { turn_id: 1, delta: format!("delta {planted}") }),
+            event(2, EventBody::TurnFailed { turn_id: 1, transcript_seq: 2, error: format!("failed: {planted}") }),
+            StreamFrame::Closed {
+                reason: CloseReason::SourceFailed,
+                message: format!("gone: {planted}"),
+                earliest_seq: None,
+            },
+        ];
+        Ok(futures::stream::iter(frames).boxed())
+    }
+}

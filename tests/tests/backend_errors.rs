@@ -1,0 +1,141 @@
+//! Every error a source can answer reaches the Browser with its SPEC §5 status and the one JSON shape.
+
+use std::sync::Arc;
+
+use backend::api::views::{AllWorkersPage, RuntimeView};
+use reqwest::{Method, StatusCode};
+use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, RuntimeStatus};
+use tests::harness::serve_backend;
+use tests::mock::{Answer, MockSource};
+
+/// Every route that calls a source, as (method, path under the runtime, JSON body).
+const ROUTES: &[(&str, &str, Option<&str>)] = &[
+    ("GET", "/workers", None),
+    ("POST", "/workers", Some("{}")),
+    ("GET", "/workers/w-1", None),
+    ("POST", "/workers/w-1/input", Some(r#"{"content":"hi"}"#)),
+    ("POST", "/workers/w-1/stop", Some("{}")),
+    ("POST", "/workers/w-1/cancel", Some("{}")),
+    ("GET", "/workers/w-1/transcript", None),
+];
+
+fn mock_id(code: ErrorCode) -> String {
+    format!("mock-{}", code.as_str())
+}
+
+#[tokio::test]
+async fn every_error_code_reaches_the_browser_with_its_status_and_shape() {
+    let served = serve_backend(|mut builder| {
+        for &code in ErrorCode::ALL {
+            let error = ApiError::new(code, format!("mock answers {code}"));
+            builder = builder.source(Arc::new(MockSource::new(&mock_id(code), Answer::Fail(error))));
+        }
+        builder.without_embedded()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    for &code in ErrorCode::ALL {
+        let runtime = mock_id(code);
+        for (method, path, body) in ROUTES {
+            let url = format!("{}/api/runtimes/{runtime}{path}", served.base);
+            let mut request = http.request(Method::from_bytes(method.as_bytes()).unwrap(), url);
+            if let Some(body) = body {
+                request = request.header("content-type", "application/json").body(*body);
+            }
+            let response = request.send().await.unwrap();
+            let context = format!("{code} on {method} {path}");
+            assert_eq!(response.status().as_u16(), code.http_status(), "{context}");
+            let raw: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(raw["error"]["retryable"], code.retryable(), "{context}");
+            let envelope: ErrorEnvelope = serde_json::from_value(raw).unwrap();
+            let error = envelope.error;
+            assert_eq!(error.code, code, "{context}");
+            assert_eq!(error.runtime_id.as_ref().map(|r| r.as_str()), Some(runtime.as_str()), "{context}");
+            let expected =
+                if code == ErrorCode::Internal { "internal error".to_owned() } else { format!("mock answers {code}") };
+            assert_eq!(error.message, expected, "{context}");
+        }
+        // Opening an event stream fails before the upgrade, with the same status.
+        let url = format!("{}/api/runtimes/{runtime}/events", served.base.replacen("http", "ws", 1));
+        match tokio_tungstenite::connect_async(url).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), code.http_status(), "{code} on events");
+                let envelope: ErrorEnvelope = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
+                assert_eq!(envelope.error.code, code);
+            }
+            other => panic!("{code}: expected an HTTP error, got {:?}", other.map(|_| ())),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_failing_runtime_is_listed_with_a_diagnostic_and_does_not_fail_the_others() {
+    let down = ApiError::new(ErrorCode::RuntimeUnavailable, "connection refused");
+    let served = serve_backend(|builder| {
+        builder
+            .source(Arc::new(MockSource::new("down", Answer::Fail(down))))
+            .source(Arc::new(MockSource::new("up", Answer::Succeed { planted: "fine".into() })))
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let views: Vec<RuntimeView> =
+        http.get(format!("{}/api/runtimes", served.base)).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<_> = views.iter().map(|v| v.runtime_id.as_str()).collect();
+    assert_eq!(ids, ["backend-internal", "down", "up"]);
+    let down = &views[1];
+    assert_eq!(down.status, RuntimeStatus::Unavailable);
+    let last = down.diagnostics.calls.last_error.as_ref().expect("the failure is in the diagnostics");
+    assert_eq!((last.code, last.message.as_str()), (ErrorCode::RuntimeUnavailable, "connection refused"));
+    assert_eq!(views[2].status, RuntimeStatus::Ready);
+
+    let response = http.get(format!("{}/api/workers", served.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let all: AllWorkersPage = response.json().await.unwrap();
+    assert_eq!(all.workers.len(), 1, "the healthy mock's worker is listed");
+    assert_eq!(all.diagnostics.len(), 1);
+    assert_eq!(all.diagnostics[0].runtime_id.as_str(), "down");
+    assert_eq!(all.diagnostics[0].error.code, ErrorCode::RuntimeUnavailable);
+}
+
+#[tokio::test]
+async fn bad_requests_get_typed_errors_before_reaching_a_runtime() {
+    let served = serve_backend(|builder| builder).await;
+    let http = reqwest::Client::new();
+    let base = format!("{}/api/runtimes/backend-internal", served.base);
+    let big = format!(r#"{{"content":"{}"}}"#, "x".repeat(300 * 1024));
+    let cases: Vec<(Method, String, Option<String>, ErrorCode)> = vec![
+        (Method::GET, format!("{}/api/runtimes/NOT_VALID", served.base), None, ErrorCode::InvalidRequest),
+        (Method::GET, format!("{}/api/runtimes/nope/workers", served.base), None, ErrorCode::RuntimeNotFound),
+        (Method::GET, format!("{base}/workers/bad.id"), None, ErrorCode::InvalidRequest),
+        (Method::GET, format!("{base}/workers?limit=lots"), None, ErrorCode::InvalidRequest),
+        (Method::GET, format!("{base}/workers?colour=red"), None, ErrorCode::InvalidRequest),
+        (Method::POST, format!("{base}/workers"), Some("{\"profile\": 7}".into()), ErrorCode::InvalidRequest),
+        (Method::POST, format!("{base}/workers"), Some("{\"profile\": \"nope\"}".into()), ErrorCode::ProfileNotFound),
+        (Method::POST, format!("{base}/workers/w-1/input"), Some("{".into()), ErrorCode::InvalidRequest),
+        (
+            Method::POST,
+            format!("{base}/workers/w-1/input"),
+            Some(r#"{"content":""}"#.into()),
+            ErrorCode::InvalidRequest,
+        ),
+        (Method::POST, format!("{base}/workers/w-1/input"), Some(big), ErrorCode::PayloadTooLarge),
+        (
+            Method::POST,
+            format!("{base}/workers/w-1/input"),
+            Some(r#"{"content":"hi"}"#.into()),
+            ErrorCode::WorkerNotFound,
+        ),
+        (Method::DELETE, base.clone(), None, ErrorCode::InvalidRequest),
+        (Method::GET, format!("{}/api/nothing-here", served.base), None, ErrorCode::InvalidRequest),
+    ];
+    for (method, url, body, code) in cases {
+        let mut request = http.request(method.clone(), &url);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let envelope: ErrorEnvelope = response.json().await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        assert_eq!((envelope.error.code, status), (code, code.http_status()), "{method} {url}");
+    }
+}
