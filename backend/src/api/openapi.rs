@@ -40,3 +40,39 @@ pub(crate) struct ApiDoc;
 pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_and_method_is_documented() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = document["paths"].as_object().unwrap();
+        let expected = [
+            ("/api/runtimes", "get"),
+            ("/api/runtimes/{runtime_id}", "get"),
+            ("/api/runtimes/{runtime_id}/workers", "get"),
+            ("/api/runtimes/{runtime_id}/workers", "post"),
+            ("/api/runtimes/{runtime_id}/workers/{worker_id}", "get"),
+            ("/api/runtimes/{runtime_id}/workers/{worker_id}/input", "post"),
+            ("/api/runtimes/{runtime_id}/workers/{worker_id}/stop", "post"),
+            ("/api/runtimes/{runtime_id}/workers/{worker_id}/cancel", "post"),
+            ("/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", "get"),
+            ("/api/runtimes/{runtime_id}/events", "get"),
+            ("/api/workers", "get"),
+            ("/api/openapi.json", "get"),
+            ("/healthz", "get"),
+            ("/readyz", "get"),
+            ("/metrics", "get"),
+        ];
+        for (path, method) in expected {
+            assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
+        }
+        assert_eq!(paths.len(), 14, "a documented path the router does not serve?");
+        let schemas = document["components"]["schemas"].as_object().unwrap();
+        for name in ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode"] {
+            assert!(schemas.contains_key(name), "schema {name} missing");
+        }
+    }
+}
