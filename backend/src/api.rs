@@ -1,6 +1,5 @@
 //! The Browser API (SPEC §5): the route table and the middleware around it.
 
-mod error;
 mod events;
 pub mod guard;
 mod health;
@@ -23,7 +22,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-pub use error::{ApiJson, ApiQuery, HttpError};
+pub use api_http::HttpError;
 pub use guard::Guard;
 
 use crate::metrics::Metrics;
@@ -72,7 +71,8 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .method_not_allowed_fallback(unknown_method)
         .with_state(state.clone());
 
-    routes.layer(
+    routes
+        .layer(
         ServiceBuilder::new()
             // Every request gets an id, echoed in the response and carried by its log lines.
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), UlidRequestId))
@@ -89,9 +89,10 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
             // A backstop for anything slower than the source deadlines, in the error shape.
             .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
             // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
-            .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
-            .map_response(secure_headers),
-    )
+            .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
+        )
+        // Outermost, so refusals and timeouts carry these headers too.
+        .layer(middleware::map_response(secure_headers))
 }
 
 /// Request ids: ULIDs, sortable by arrival.
@@ -122,8 +123,23 @@ async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Ne
     let started = Instant::now();
     let response = next.run(request).await;
     let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
-    metrics.record_http(method.as_str(), route, response.status().as_u16(), started.elapsed());
+    metrics.record_http(method_label(&method), route, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// The method as a metric label from a fixed set, so clients cannot mint new series.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
@@ -136,7 +152,7 @@ async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -
     }
 }
 
-fn secure_headers(mut response: Response) -> Response {
+async fn secure_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -51,8 +51,8 @@ pub struct CliOverrides {
     pub bind: Option<SocketAddr>,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
+/// The validated configuration; its `Debug` shows no path, endpoint or secret reference.
+#[derive(Clone)]
 pub struct BackendConfig {
     /// The `--workspace` directory (absolute); it holds `.yoi/`.
     pub workspace: PathBuf,
@@ -64,6 +64,18 @@ pub struct BackendConfig {
     pub remotes: Vec<RemoteRuntimeConfig>,
     /// Read-only views over worker records left on this machine, in file order (base file first).
     pub local_compat: Vec<LocalCompatConfig>,
+}
+
+impl fmt::Debug for BackendConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackendConfig")
+            .field("workspace", &"<redacted>")
+            .field("server", &self.server)
+            .field("embedded", &self.embedded)
+            .field("remotes", &self.remotes)
+            .field("local_compat", &self.local_compat)
+            .finish()
+    }
 }
 
 /// How the Browser API is served.

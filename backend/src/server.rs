@@ -6,20 +6,19 @@ use std::sync::Arc;
 
 use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource, SourceDescriptor, SourceKind};
-use sources::EmbeddedSource;
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
+use sources::{EmbeddedSource, LocalCompatSource};
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState, Guard, HttpLimits};
 use crate::config::{self, BackendConfig, Secret, SecretRefError, StoreKind};
 use crate::metrics::Metrics;
 use crate::registry::{RegistryError, RuntimeRegistry};
+use crate::stack::sanitize::SecretKind;
 use crate::stack::{Sanitizer, StackSettings};
 
 /// Note shown for configured remote runtimes until this build can reach them.
 const REMOTE_UNSUPPORTED: &str = "remote runtimes are not supported by this build yet; the connection stays configured";
-/// Note shown for configured local-compat views until this build can read them.
-const LOCAL_COMPAT_UNSUPPORTED: &str = "local-compat views are not supported by this build yet";
 
 /// The backend: its runtimes, metrics and settings, ready to serve.
 pub struct Backend {
@@ -147,7 +146,7 @@ impl BackendBuilder {
                 store,
             };
             let embedded = EmbeddedSource::start(options).await?;
-            registry.register(Arc::new(embedded.clone()), Sanitizer::new())?;
+            registry.register(Arc::new(embedded.clone()), embedded_secrets(&config))?;
             Some(embedded)
         } else {
             None
@@ -160,11 +159,21 @@ impl BackendBuilder {
             registry.register_inactive(descriptor, REMOTE_UNSUPPORTED)?;
         }
         for view in &config.local_compat {
-            let descriptor = descriptor(&view.id, &view.display_name, SourceKind::LocalCompat);
-            registry.register_inactive(descriptor, LOCAL_COMPAT_UNSUPPORTED)?;
+            let source = LocalCompatSource::new(view.id.clone(), view.display_name.clone(), view.path.clone());
+            let secrets = Sanitizer::new().secret(SecretKind::Path, &view.id, &view.path.display().to_string());
+            registry.register(Arc::new(source), secrets)?;
         }
         Ok(Backend { config, registry, metrics, access_token, embedded })
     }
+}
+
+/// What the embedded runtime's answers must never show: where it keeps its data and its profiles.
+fn embedded_secrets(config: &BackendConfig) -> Sanitizer {
+    let owner = RuntimeId::parse(config::EMBEDDED_RUNTIME_ID).expect("a valid id");
+    let paths = [&config.embedded.data_dir, &config.embedded.profiles_file];
+    paths.into_iter().flatten().fold(Sanitizer::new(), |sanitizer, path| {
+        sanitizer.secret(SecretKind::Path, &owner, &path.display().to_string())
+    })
 }
 
 fn descriptor(id: &RuntimeId, display_name: &str, kind: SourceKind) -> SourceDescriptor {

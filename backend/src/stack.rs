@@ -172,12 +172,12 @@ pub fn build(
         // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
         .layer(SanitizeLayer::new(sanitizer))
         // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.
-        .layer(MapErrorLayer::new(runtime_id))
+        .layer(MapErrorLayer::new(runtime_id.clone()))
         // Bounds each call, waiting for a bulkhead slot included, so a hung source cannot hold a caller.
         .layer(DeadlineLayer::new(settings.deadlines.clone()))
         // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.
         .layer(BulkheadLayer::new(settings.max_in_flight))
-        .service(SourceService::new(source));
+        .service(SourceService::new(source, runtime_id));
     BoxCloneSyncService::new(stack)
 }
 

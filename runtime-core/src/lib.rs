@@ -2,13 +2,16 @@
 //! log and stores.
 //!
 //! Worker semantics (SPEC §3) live here and nowhere else; servers and sources translate to and from these
-//! calls. The library has no HTTP dependency.
+//! calls. Without the `http-server` feature the library has no HTTP dependency; with it, `server` serves a
+//! runtime over SPEC §4's REST and WebSocket API.
 
 mod events;
 pub mod executor;
 mod ids;
 pub mod profile;
 mod runtime;
+#[cfg(feature = "http-server")]
+pub mod server;
 pub mod store;
 mod turn;
 mod worker;

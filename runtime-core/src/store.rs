@@ -5,6 +5,7 @@
 //! the order their batches were appended, which is what lets the runtime publish events in seq order and
 //! acknowledge an input only after it is durable.
 
+pub mod fs;
 mod memory;
 mod snapshot;
 

@@ -10,7 +10,8 @@ use runtime_api::{
     RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest, TranscriptPage,
     TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
-use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig};
+use runtime_core::store::fs::{FsOptions, FsStore};
+use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
 
 /// A [`RuntimeSource`] over a runtime owned by this process: no endpoint, token or socket.
 #[derive(Clone)]
@@ -49,9 +50,9 @@ pub enum EmbeddedStartError {
     /// The store could not be opened or loaded.
     #[error(transparent)]
     Runtime(#[from] runtime_core::StartError),
-    /// The store kind is not available in this build.
-    #[error("the {0} store is not available in this build yet")]
-    StoreUnavailable(&'static str),
+    /// The fs store's data directory cannot be opened (or another process holds it).
+    #[error("cannot open the data directory: {0}")]
+    Store(runtime_core::store::StoreError),
 }
 
 impl EmbeddedSource {
@@ -66,11 +67,14 @@ impl EmbeddedSource {
             Some(path) => ProfileSet::load(path)?,
             None => ProfileSet::builtin(),
         };
-        let store = match options.store {
-            EmbeddedStore::Memory => Arc::new(MemoryStore::new()),
-            EmbeddedStore::Fs(_) => return Err(EmbeddedStartError::StoreUnavailable("fs")),
-        };
         let config = RuntimeConfig::new(options.runtime_id, options.display_name);
+        let store: Arc<dyn Store> = match options.store {
+            EmbeddedStore::Memory => Arc::new(MemoryStore::new()),
+            EmbeddedStore::Fs(dir) => {
+                let fs_options = FsOptions { event_retention: config.event_retention, ..FsOptions::default() };
+                Arc::new(FsStore::open(&dir, fs_options).map_err(EmbeddedStartError::Store)?)
+            }
+        };
         Ok(EmbeddedSource::new(Runtime::start(config, profiles, store).await?))
     }
 

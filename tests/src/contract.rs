@@ -8,6 +8,7 @@ mod errors;
 mod events;
 mod lifecycle;
 mod paging;
+pub mod read_only;
 mod support;
 
 use std::any::Any;
@@ -92,6 +93,13 @@ const CHECKS: &[(&str, Check)] = checks![
     events::summary_describes_protocol_capabilities_and_counts,
 ];
 
+/// The checks a read-only view passes, over data put there by [`read_only::seed`].
+const READ_ONLY_CHECKS: &[(&str, Check)] = checks![
+    read_only::a_view_is_read_only_and_counts_its_workers,
+    read_only::a_view_pages_workers_and_transcripts,
+    read_only::a_view_answers_unknown_ids_and_refuses_every_command,
+];
+
 /// Longest a single check may take before it counts as failed.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -101,8 +109,26 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Fixture>,
 {
+    run(CHECKS, make_source).await;
+}
+
+/// Runs the read-only checks against views from `make_view`, each over data seeded with
+/// [`read_only::seed`], and panics listing each failed check.
+pub async fn contract_suite_read_only<F, Fut>(make_view: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    run(READ_ONLY_CHECKS, make_view).await;
+}
+
+async fn run<F, Fut>(checks: &[(&str, Check)], make_source: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Fixture>,
+{
     let mut failures = Vec::new();
-    for (name, check) in CHECKS {
+    for (name, check) in checks {
         let fixture = make_source().await;
         let run = AssertUnwindSafe(check(fixture.source.clone())).catch_unwind();
         match tokio::time::timeout(CHECK_TIMEOUT, run).await {
@@ -116,7 +142,7 @@ where
         failures.is_empty(),
         "{} of {} contract checks failed:\n{}",
         failures.len(),
-        CHECKS.len(),
+        checks.len(),
         failures.join("\n")
     );
 }

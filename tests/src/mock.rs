@@ -21,6 +21,8 @@ pub enum Answer {
         /// The planted text.
         planted: String,
     },
+    /// Never answer.
+    Hang,
 }
 
 /// The mock.
@@ -38,10 +40,12 @@ impl MockSource {
         MockSource { descriptor, answer }
     }
 
-    fn planted(&self) -> Result<&str, ApiError> {
+    /// What to put in text fields, after waiting forever if this mock hangs.
+    async fn answer(&self) -> Result<&str, ApiError> {
         match &self.answer {
             Answer::Fail(error) => Err(error.clone()),
             Answer::Succeed { planted } => Ok(planted),
+            Answer::Hang => std::future::pending().await,
         }
     }
 
@@ -94,23 +98,23 @@ impl RuntimeSource for MockSource {
     }
 
     async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
-        Ok(self.runtime_with(self.planted()?))
+        Ok(self.runtime_with(self.answer().await?))
     }
 
     async fn list(&self, _query: ListQuery) -> Result<WorkerPage, ApiError> {
-        Ok(WorkerPage { workers: vec![self.summary_with(self.planted()?)], limit: 50, next_after: None })
+        Ok(WorkerPage { workers: vec![self.summary_with(self.answer().await?)], limit: 50, next_after: None })
     }
 
     async fn get(&self, _worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
-        Ok(self.detail_with(self.planted()?))
+        Ok(self.detail_with(self.answer().await?))
     }
 
     async fn create(&self, _request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        Ok(self.detail_with(self.planted()?))
+        Ok(self.detail_with(self.answer().await?))
     }
 
     async fn input(&self, _worker_id: &WorkerId, _request: InputRequest) -> Result<InputAck, ApiError> {
-        self.planted()?;
+        self.answer().await?;
         Ok(InputAck {
             worker_id: Self::worker_id(),
             turn_id: 1,
@@ -122,13 +126,13 @@ impl RuntimeSource for MockSource {
     }
 
     async fn stop(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        self.planted()?;
+        self.answer().await?;
         let outcome = StopOutcome::Stopped;
         Ok(StopAck { worker_id: Self::worker_id(), outcome, cancelled_turn: None, state: WorkerState::Stopped })
     }
 
     async fn cancel(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        self.planted()?;
+        self.answer().await?;
         Ok(CancelAck {
             worker_id: Self::worker_id(),
             outcome: CancelOutcome::NothingToCancel,
@@ -139,7 +143,7 @@ impl RuntimeSource for MockSource {
     }
 
     async fn transcript(&self, _worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
-        let planted = self.planted()?;
+        let planted = self.answer().await?;
         let entry = |seq, role, content: String| TranscriptEntry {
             seq,
             role,
@@ -160,7 +164,7 @@ impl RuntimeSource for MockSource {
     }
 
     async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
-        let planted = self.planted()?.to_owned();
+        let planted = self.answer().await?.to_owned();
         let event = |seq, body| StreamFrame::Event {
             event: Event {
                 seq,

@@ -139,3 +139,45 @@ async fn bad_requests_get_typed_errors_before_reaching_a_runtime() {
         assert_eq!((envelope.error.code, status), (code, code.http_status()), "{method} {url}");
     }
 }
+
+#[tokio::test]
+async fn malformed_paths_get_the_error_shape_too() {
+    let served = serve_backend(|builder| builder).await;
+    for path in ["/api/runtimes/%FF", "/api/runtimes/backend-internal/workers/%FF", "/api/runtimes/%FF/events"] {
+        let response = reqwest::get(format!("{}{path}", served.base)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        let envelope: ErrorEnvelope = response.json().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(envelope.error.code, ErrorCode::InvalidRequest);
+    }
+}
+
+#[tokio::test]
+async fn a_hung_runtime_is_reported_in_views_of_every_runtime_without_holding_them() {
+    let served = serve_backend(|builder| builder.source(Arc::new(MockSource::new("hung", Answer::Hang)))).await;
+    let http = reqwest::Client::new();
+    let views: Vec<RuntimeView> =
+        http.get(format!("{}/api/runtimes", served.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(views[0].status, RuntimeStatus::Ready, "the embedded runtime answers");
+    assert_eq!(views[1].status, RuntimeStatus::Unavailable);
+    assert!(views[1].diagnostics.notes.iter().any(|n| n.contains("did not answer")), "{:?}", views[1].diagnostics);
+    let all: AllWorkersPage =
+        http.get(format!("{}/api/workers", served.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(all.diagnostics.len(), 1);
+    assert_eq!(all.diagnostics[0].error.code, ErrorCode::RuntimeTimeout);
+}
+
+#[tokio::test]
+async fn internal_detail_shows_nowhere_not_even_in_diagnostics() {
+    let detail = "panicked at src/store.rs:88: db 10.0.0.5:5432 refused";
+    let served = serve_backend(|builder| {
+        builder.source(Arc::new(MockSource::new("broken", Answer::Fail(ApiError::new(ErrorCode::Internal, detail)))))
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let mut seen = String::new();
+    for path in ["/api/workers", "/api/runtimes", "/api/runtimes/broken", "/api/runtimes/broken/workers"] {
+        seen.push_str(&http.get(format!("{}{path}", served.base)).send().await.unwrap().text().await.unwrap());
+    }
+    assert!(seen.contains("internal error"));
+    assert!(!seen.contains("10.0.0.5") && !seen.contains("store.rs"), "{seen}");
+}

@@ -1,19 +1,13 @@
-//! The event stream over WebSocket: a runtime's frames, as JSON text messages.
-//!
-//! The subscription is opened before the upgrade, so a bad cursor or an unknown worker is answered as an
-//! ordinary HTTP error (`cursor_expired` is a 410) rather than a socket that closes at once.
+//! The event stream over WebSocket: a runtime's frames, as JSON text messages (see `api_http::events`).
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Path, State};
+use api_http::{ApiPath, ApiQuery, ApiResult};
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::response::Response;
-use futures::StreamExt;
-use runtime_api::{ApiError, FrameStream, RuntimeId, StreamFrame, SubscribeRequest};
+use runtime_api::{RuntimeId, SubscribeRequest};
 
 use super::AppState;
-use super::error::{ApiQuery, ApiResult, HttpError};
-
-/// Largest message a client may send; clients have nothing to say on this socket.
-const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 
 /// Subscribes to a runtime's events (runtime-wide, or one worker's with `worker_id`).
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/events", tag = "events",
@@ -23,44 +17,12 @@ const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
         (status = 410, description = "cursor_expired", body = runtime_api::ErrorEnvelope)))]
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
-    Path(runtime_id): Path<String>,
+    ApiPath(runtime_id): ApiPath<String>,
     ApiQuery(request): ApiQuery<SubscribeRequest>,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let upgrade = upgrade.map_err(|e| HttpError(ApiError::invalid(e.body_text())))?;
+    let upgrade = api_http::events::upgrade(upgrade)?;
     let entry = state.registry.get(&RuntimeId::parse(runtime_id)?)?;
     let frames = entry.subscribe(request).await?;
-    Ok(upgrade.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| forward(socket, frames)))
-}
-
-/// Sends frames until the stream or the client ends; a slow client slows only its own stream (the runtime
-/// tells it that it lagged).
-async fn forward(mut socket: WebSocket, mut frames: FrameStream) {
-    loop {
-        tokio::select! {
-            frame = frames.next() => {
-                let Some(frame) = frame else { break };
-                let last = matches!(frame, StreamFrame::Closed { .. });
-                let text = match serde_json::to_string(&frame) {
-                    Ok(text) => text,
-                    Err(error) => {
-                        tracing::error!(%error, "cannot encode a stream frame");
-                        break;
-                    }
-                };
-                if socket.send(Message::Text(text.into())).await.is_err() {
-                    return;
-                }
-                if last {
-                    break;
-                }
-            }
-            incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
-                Some(Ok(_)) => {}
-            },
-        }
-    }
-    let close = CloseFrame { code: close_code::NORMAL, reason: "stream ended".into() };
-    let _ = socket.send(Message::Close(Some(close))).await;
+    Ok(api_http::events::serve(upgrade, frames))
 }

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use runtime_api::{ApiError, ErrorCode};
 use subtle::ConstantTimeEq;
 
-use super::error::HttpError;
 use crate::config::{Secret, ServerConfig};
+use api_http::HttpError;
 
 /// Name of the cookie a browser may carry the access token in (a WebSocket cannot set headers).
 pub const TOKEN_COOKIE: &str = "yoi_access_token";
@@ -69,26 +69,35 @@ impl Guard {
         self.hosts.contains(&host) || self.any_ip_port.is_some_and(|port| is_ip_with_port(&host, port))
     }
 
-    fn origin_allowed(&self, origin: &str) -> bool {
+    /// Whether a request to `host` may come from `origin`.
+    fn origin_allowed(&self, origin: &str, host: &str) -> bool {
         let origin = origin.to_ascii_lowercase();
         if self.origins.contains(&origin) {
             return true;
         }
-        let Some(port) = self.any_ip_port else { return false };
-        origin
-            .split_once("://")
-            .is_some_and(|(scheme, host)| matches!(scheme, "http" | "https") && is_ip_with_port(host, port))
+        // Bound to every address, an IP origin is ours only if it is the very address the request reached:
+        // any other machine serving on our port is another site.
+        self.any_ip_port.is_some()
+            && origin.split_once("://").is_some_and(|(scheme, authority)| {
+                matches!(scheme, "http" | "https") && authority == host.to_ascii_lowercase()
+            })
     }
 
     fn token_matches(&self, headers: &HeaderMap) -> bool {
         let Some(expected) = &self.token else { return true };
         let expected = expected.expose().as_bytes();
-        let bearer =
-            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookies| {
-            cookies.split(';').map(str::trim).find_map(|c| c.strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
+        // The scheme name is case-insensitive (RFC 7235).
+        let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
-        [bearer, cookie].into_iter().flatten().any(|given| bool::from(given.as_bytes().ct_eq(expected)))
+        let cookies = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|cookies| cookies.split(';'))
+            .filter_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='));
+        bearer.into_iter().chain(cookies).any(|given| bool::from(given.as_bytes().ct_eq(expected)))
     }
 }
 
@@ -106,6 +115,7 @@ fn host_port(ip: IpAddr, port: u16) -> String {
     }
 }
 
+/// Whether `host` is an IP literal (IPv6 bracketed) with `port`.
 fn is_ip_with_port(host: &str, port: u16) -> bool {
     host.parse::<SocketAddr>().is_ok_and(|addr| addr.port() == port)
 }
@@ -126,13 +136,15 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
-    if !host.is_some_and(|h| guard.host_allowed(h)) {
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    if !guard.host_allowed(&host) {
         return refuse(ErrorCode::Forbidden, "this host name is not allowed");
     }
     if needs_origin_check(&request)
         && let Some(origin) = request.headers().get(header::ORIGIN)
-        && !origin.to_str().is_ok_and(|o| guard.origin_allowed(o))
+        && !origin.to_str().is_ok_and(|o| guard.origin_allowed(o, &host))
     {
         return refuse(ErrorCode::Forbidden, "requests from this origin are not allowed");
     }

@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use runtime_api::SourceKind;
 
 use super::AppState;
-use super::error::ApiResult;
 use super::views::HealthStatus;
+use api_http::ApiResult;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = HealthStatus)))]

@@ -1,44 +1,60 @@
 //! `/api/runtimes`: every registered runtime, and one.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use futures::future::join_all;
 use runtime_api::{RuntimeId, RuntimeStatus};
 
 use super::AppState;
-use super::error::{ApiResult, HttpError};
 use super::views::{RuntimeDiagnostics, RuntimeView};
 use crate::registry::Registered;
+use api_http::{ApiPath, ApiResult, HttpError};
+
+/// How long one runtime may take to answer for a listing of every runtime; a slower one is reported as not
+/// answering, so one hung runtime does not hold up the view of all the others.
+pub(crate) const AGGREGATE_BUDGET: Duration = Duration::from_secs(2);
 
 /// Every registered runtime; a runtime that fails to answer is listed as unavailable, not an error.
 #[utoipa::path(get, path = "/api/runtimes", tag = "runtimes",
     responses((status = 200, description = "Every registered runtime", body = [RuntimeView])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Json<Vec<RuntimeView>> {
     let entries = state.registry.list();
-    Json(join_all(entries.iter().map(|entry| view(entry))).await)
+    Json(join_all(entries.iter().map(|entry| view(entry, Some(AGGREGATE_BUDGET)))).await)
 }
 
 /// One runtime.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}", tag = "runtimes",
     params(("runtime_id" = String, Path, description = "Runtime id")),
     responses((status = 200, body = RuntimeView), (status = 404, body = runtime_api::ErrorEnvelope)))]
-pub(crate) async fn get(State(state): State<AppState>, Path(runtime_id): Path<String>) -> ApiResult<Json<RuntimeView>> {
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ApiPath(runtime_id): ApiPath<String>,
+) -> ApiResult<Json<RuntimeView>> {
     let runtime_id = RuntimeId::parse(runtime_id).map_err(HttpError::from)?;
     let entry = state.registry.get(&runtime_id)?;
-    Ok(Json(view(&entry).await))
+    Ok(Json(view(&entry, None).await))
 }
 
-/// Asks a runtime for its summary and describes it with the result.
-async fn view(entry: &Registered) -> RuntimeView {
+/// Asks a runtime for its summary (within `budget`, if given) and describes it with the result.
+async fn view(entry: &Registered, budget: Option<Duration>) -> RuntimeView {
     let descriptor = entry.descriptor();
     let mut notes = Vec::new();
-    let summary = match entry.inactive_reason() {
-        Some(reason) => {
+    let summary = match (entry.inactive_reason(), budget) {
+        (Some(reason), _) => {
             notes.push(reason.to_owned());
             None
         }
-        // The failure is recorded in the health record shown below.
-        None => entry.summary().await.ok(),
+        // A failure is recorded in the health record shown below.
+        (None, None) => entry.summary().await.ok(),
+        (None, Some(budget)) => match tokio::time::timeout(budget, entry.summary()).await {
+            Ok(result) => result.ok(),
+            Err(_) => {
+                notes.push(format!("did not answer within {}s", budget.as_secs()));
+                None
+            }
+        },
     };
     RuntimeView {
         runtime_id: descriptor.runtime_id.clone(),

@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use futures::future::join_all;
 use runtime_api::limits::effective_limit;
 use runtime_api::{
-    CancelAck, CreateWorkerRequest, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest, ListQuery, RuntimeId,
-    StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CancelAck, CreateWorkerRequest, ErrorCode, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest,
+    ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 
 use super::AppState;
-use super::error::{ApiJson, ApiQuery, ApiResult, HttpError, OptionalJson};
 use super::views::{AllWorkersPage, AllWorkersQuery, RuntimeProblem};
 use crate::registry::Registered;
+use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
 
 /// The registered runtime named by a path segment.
 fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, HttpError> {
@@ -29,7 +29,7 @@ fn worker(
     (runtime_id, worker_id): (String, String),
 ) -> Result<(Arc<Registered>, WorkerId), HttpError> {
     let entry = runtime(state, runtime_id)?;
-    let worker_id = WorkerId::parse(worker_id).map_err(|e| HttpError(runtime_api::ApiError::from(e)))?;
+    let worker_id = WorkerId::parse(worker_id).map_err(|e| HttpError(ApiError::from(e)))?;
     Ok((entry, worker_id))
 }
 
@@ -39,7 +39,7 @@ fn worker(
     responses((status = 200, body = WorkerPage), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Path(runtime_id): Path<String>,
+    ApiPath(runtime_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<WorkerPage>> {
     Ok(Json(runtime(&state, runtime_id)?.list(query).await?))
@@ -51,7 +51,7 @@ pub(crate) async fn list(
     responses((status = 201, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Path(runtime_id): Path<String>,
+    ApiPath(runtime_id): ApiPath<String>,
     OptionalJson(request): OptionalJson<CreateWorkerRequest>,
 ) -> ApiResult<(StatusCode, Json<WorkerDetail>)> {
     request.validate()?;
@@ -64,7 +64,7 @@ pub(crate) async fn create(
     responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Path(ids): Path<(String, String)>,
+    ApiPath(ids): ApiPath<(String, String)>,
 ) -> ApiResult<Json<WorkerDetail>> {
     let (entry, worker_id) = worker(&state, ids)?;
     Ok(Json(entry.get(worker_id).await?))
@@ -76,7 +76,7 @@ pub(crate) async fn get(
     responses((status = 202, body = InputAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn input(
     State(state): State<AppState>,
-    Path(ids): Path<(String, String)>,
+    ApiPath(ids): ApiPath<(String, String)>,
     ApiJson(request): ApiJson<InputRequest>,
 ) -> ApiResult<(StatusCode, Json<InputAck>)> {
     let (entry, worker_id) = worker(&state, ids)?;
@@ -90,7 +90,7 @@ pub(crate) async fn input(
     responses((status = 200, body = StopAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn stop(
     State(state): State<AppState>,
-    Path(ids): Path<(String, String)>,
+    ApiPath(ids): ApiPath<(String, String)>,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<StopAck>> {
     let (entry, worker_id) = worker(&state, ids)?;
@@ -104,7 +104,7 @@ pub(crate) async fn stop(
     responses((status = 200, body = CancelAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
-    Path(ids): Path<(String, String)>,
+    ApiPath(ids): ApiPath<(String, String)>,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<CancelAck>> {
     let (entry, worker_id) = worker(&state, ids)?;
@@ -119,7 +119,7 @@ pub(crate) async fn cancel(
     responses((status = 200, body = TranscriptPage), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn transcript(
     State(state): State<AppState>,
-    Path(ids): Path<(String, String)>,
+    ApiPath(ids): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<TranscriptQuery>,
 ) -> ApiResult<Json<TranscriptPage>> {
     let (entry, worker_id) = worker(&state, ids)?;
@@ -135,7 +135,15 @@ pub(crate) async fn all(
 ) -> ApiResult<Json<AllWorkersPage>> {
     let limit = effective_limit(query.limit);
     let entries = state.registry.list();
-    let pages = join_all(entries.iter().map(|entry| entry.list(ListQuery { after: None, limit: Some(limit) }))).await;
+    let budget = super::runtimes::AGGREGATE_BUDGET;
+    let pages = join_all(entries.iter().map(|entry| async move {
+        let query = ListQuery { after: None, limit: Some(limit) };
+        tokio::time::timeout(budget, entry.list(query)).await.unwrap_or_else(|_| {
+            let message = format!("runtime {} did not answer within {}s", entry.runtime_id(), budget.as_secs());
+            Err(ApiError::new(ErrorCode::RuntimeTimeout, message).with_runtime(entry.runtime_id().clone()))
+        })
+    }))
+    .await;
     let mut page = AllWorkersPage { workers: Vec::new(), limit, more: Vec::new(), diagnostics: Vec::new() };
     for (entry, result) in entries.iter().zip(pages) {
         match result {

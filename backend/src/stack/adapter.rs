@@ -3,22 +3,58 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::FutureExt;
 use futures::future::BoxFuture;
-use runtime_api::RuntimeSource;
+use futures::{FutureExt, StreamExt};
+use runtime_api::{EventBody, RuntimeId, RuntimeSource, Snapshot, SnapshotState, StreamFrame};
 
 use super::{BoxError, SourceRequest, SourceResponse};
 
-/// A `tower::Service` over a boxed [`RuntimeSource`].
+/// A `tower::Service` over a boxed [`RuntimeSource`]. Whatever a source calls itself, its answers carry the
+/// id it is registered under, since that is the only id a Browser can address it by.
 #[derive(Clone)]
 pub struct SourceService {
     source: Arc<dyn RuntimeSource>,
+    runtime_id: RuntimeId,
 }
 
 impl SourceService {
-    /// Adapts `source`.
-    pub fn new(source: Arc<dyn RuntimeSource>) -> Self {
-        SourceService { source }
+    /// Adapts `source`, registered as `runtime_id`.
+    pub fn new(source: Arc<dyn RuntimeSource>, runtime_id: RuntimeId) -> Self {
+        SourceService { source, runtime_id }
+    }
+}
+
+/// Puts the registry id into every place a response names its runtime.
+fn claim(response: &mut SourceResponse, id: &RuntimeId) {
+    match response {
+        SourceResponse::Summary(summary) => summary.runtime_id = id.clone(),
+        SourceResponse::Workers(page) => page.workers.iter_mut().for_each(|w| w.runtime_id = id.clone()),
+        SourceResponse::Worker(detail) => detail.summary.runtime_id = id.clone(),
+        SourceResponse::Stream(stream) => {
+            let id = id.clone();
+            let frames = std::mem::replace(stream, Box::pin(futures::stream::empty()));
+            *stream = Box::pin(frames.map(move |mut frame| {
+                match &mut frame {
+                    StreamFrame::Snapshot(Snapshot { state: SnapshotState::Runtime { runtime }, .. }) => {
+                        runtime.runtime_id = id.clone()
+                    }
+                    StreamFrame::Snapshot(Snapshot { state: SnapshotState::Worker { worker }, .. }) => {
+                        worker.summary.runtime_id = id.clone()
+                    }
+                    StreamFrame::Event { event } => {
+                        if let EventBody::WorkerCreated { worker } = &mut event.body {
+                            worker.runtime_id = id.clone();
+                        }
+                    }
+                    _ => {}
+                }
+                frame
+            }));
+        }
+        SourceResponse::Input(_)
+        | SourceResponse::Stop(_)
+        | SourceResponse::Cancel(_)
+        | SourceResponse::Transcript(_) => {}
     }
 }
 
@@ -33,6 +69,7 @@ impl tower::Service<SourceRequest> for SourceService {
 
     fn call(&mut self, request: SourceRequest) -> Self::Future {
         let source = self.source.clone();
+        let runtime_id = self.runtime_id.clone();
         async move {
             let response = match request {
                 SourceRequest::Summary => SourceResponse::Summary(source.summary().await?),
@@ -47,6 +84,8 @@ impl tower::Service<SourceRequest> for SourceService {
                 }
                 SourceRequest::Subscribe(request) => SourceResponse::Stream(source.subscribe(request).await?),
             };
+            let mut response = response;
+            claim(&mut response, &runtime_id);
             Ok(response)
         }
         .boxed()

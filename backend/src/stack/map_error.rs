@@ -76,7 +76,14 @@ pub fn classify(runtime_id: &RuntimeId, error: BoxError) -> ApiError {
             }
         },
     };
-    if error.runtime_id.is_some() { error } else { error.with_runtime(runtime_id.clone()) }
+    let mut error = error;
+    if error.code == ErrorCode::Internal && error.message != "internal error" {
+        // A source's internal detail belongs in the log; diagnostics and every response show only this.
+        tracing::error!(runtime_id = %runtime_id, detail = %error.message, "internal error from a source");
+        error.message = "internal error".to_owned();
+    }
+    // The Browser addresses runtimes by their registry id, whatever a source calls itself.
+    error.with_runtime(runtime_id.clone())
 }
 
 #[cfg(test)]
@@ -90,10 +97,19 @@ mod tests {
     }
 
     #[test]
-    fn source_errors_pass_through_and_gain_the_runtime_id() {
+    fn source_errors_pass_through_and_carry_the_registry_id() {
         let busy = ApiError::new(ErrorCode::WorkerBusy, "worker w-1 is running a turn");
         let mapped = classify(&id(), Box::new(busy.clone()));
-        assert_eq!(mapped, busy.with_runtime(id()));
+        assert_eq!(mapped, busy.clone().with_runtime(id()));
+        let self_named = busy.clone().with_runtime(RuntimeId::parse("what-the-remote-calls-itself").unwrap());
+        assert_eq!(classify(&id(), Box::new(self_named)), busy.with_runtime(id()));
+    }
+
+    #[test]
+    fn a_sources_internal_detail_never_leaves_the_stack() {
+        let leaky = ApiError::new(ErrorCode::Internal, "panicked at src/store.rs:88: db 10.0.0.5:5432 refused");
+        let mapped = classify(&id(), Box::new(leaky));
+        assert_eq!((mapped.code, mapped.message.as_str()), (ErrorCode::Internal, "internal error"));
     }
 
     #[test]

@@ -48,8 +48,17 @@ impl SecretKind {
 /// The secrets of one source and the rules for scrubbing them.
 #[derive(Debug, Clone, Default)]
 pub struct Sanitizer {
-    /// `(secret, placeholder)`, longest secret first so a secret is replaced before any part of it.
-    secrets: Vec<(String, String)>,
+    /// Longest first, so a secret is replaced before any part of it.
+    secrets: Vec<Secret>,
+}
+
+#[derive(Debug, Clone)]
+struct Secret {
+    text: String,
+    placeholder: String,
+    /// Replace only where the secret is a whole word: a host `10.9.8.7` must not eat part of `10.9.8.70`.
+    /// Tokens are replaced wherever they appear, inside a word or not.
+    whole_word: bool,
 }
 
 impl Sanitizer {
@@ -58,30 +67,43 @@ impl Sanitizer {
         Sanitizer::default()
     }
 
-    /// Registers a secret owned by `owner`.
-    pub fn secret(mut self, kind: SecretKind, owner: &RuntimeId, value: &str) -> Self {
-        if value.len() >= 4 {
-            self.secrets.push((value.to_owned(), format!("<{} of {owner}>", kind.label())));
-            self.secrets.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+    /// Registers a secret owned by `owner`. Values shorter than 4 characters are not registered: they would
+    /// scrub ordinary words, and no credential that short is accepted anywhere.
+    pub fn secret(self, kind: SecretKind, owner: &RuntimeId, value: &str) -> Self {
+        self.register(kind, owner, value, false)
+    }
+
+    /// Registers an endpoint in the forms it tends to appear in: as a URL (without its trailing slash, so a
+    /// path after it stays readable), as `host:port`, and as the bare host.
+    pub fn endpoint(mut self, owner: &RuntimeId, url: &url::Url) -> Self {
+        self = self.register(SecretKind::Endpoint, owner, url.as_str().trim_end_matches('/'), true);
+        if let Some(host) = url.host_str() {
+            if let Some(port) = url.port_or_known_default() {
+                self = self.register(SecretKind::Endpoint, owner, &format!("{host}:{port}"), true);
+            }
+            self = self.register(SecretKind::Endpoint, owner, host, true);
         }
         self
     }
 
-    /// Registers an endpoint in the forms it tends to appear in: as a URL (without its trailing slash, so a
-    /// path after it stays readable) and as `host:port`.
-    pub fn endpoint(mut self, owner: &RuntimeId, url: &url::Url) -> Self {
-        self = self.secret(SecretKind::Endpoint, owner, url.as_str().trim_end_matches('/'));
-        if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
-            self = self.secret(SecretKind::Endpoint, owner, &format!("{host}:{port}"));
+    fn register(mut self, kind: SecretKind, owner: &RuntimeId, value: &str, whole_word: bool) -> Self {
+        if value.chars().count() >= 4 && !self.secrets.iter().any(|s| s.text == value) {
+            let placeholder = format!("<{} of {owner}>", kind.label());
+            self.secrets.push(Secret { text: value.to_owned(), placeholder, whole_word });
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.text.len()));
         }
         self
     }
 
     /// Scrubs registered secrets from any text.
     pub fn text(&self, text: &mut String) {
-        for (secret, placeholder) in &self.secrets {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), placeholder);
+        for secret in &self.secrets {
+            if text.contains(secret.text.as_str()) {
+                *text = if secret.whole_word {
+                    replace_words(text, &secret.text, &secret.placeholder)
+                } else {
+                    text.replace(secret.text.as_str(), &secret.placeholder)
+                };
             }
         }
     }
@@ -92,6 +114,41 @@ impl Sanitizer {
         if text.contains('/') || text.contains('\\') {
             *text = scrub_locations(text);
         }
+    }
+}
+
+/// Replaces the occurrences of `needle` that are not part of a longer name or number.
+fn replace_words(text: &str, needle: &str, placeholder: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // The character of the original text just before `rest`.
+    let mut previous: Option<char> = None;
+    while let Some(at) = rest.find(needle) {
+        let (head, tail) = rest.split_at(at);
+        let after = &tail[needle.len()..];
+        let before = head.chars().last().or(previous);
+        let whole = !joins_before(before) && !continues(after);
+        out.push_str(head);
+        out.push_str(if whole { placeholder } else { needle });
+        previous = needle.chars().last();
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `c` makes what follows it part of a longer name (`x.rt.example`, `host-2`, `a10.9.8.7`).
+fn joins_before(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Whether `after` continues the name or number just matched (`10.9.8.70`, `10.9.8.7.5`, `host-2`).
+fn continues(after: &str) -> bool {
+    let mut chars = after.chars();
+    match chars.next() {
+        Some(c) if c.is_alphanumeric() || c == '_' => true,
+        Some('.' | '-') => chars.next().is_some_and(char::is_alphanumeric),
+        _ => false,
     }
 }
 
@@ -131,7 +188,10 @@ fn classify(word: &str) -> Option<&'static str> {
     {
         return Some("<url>");
     }
-    let unix = word.starts_with('/') && word[1..].contains('/') || word.starts_with("~/");
+    let slashes = word.matches('/').count();
+    // Two slashes make a location: `/var/lib/x`, or the tail of one cut by a space (`Doe/ws/data`). Fewer
+    // do when the word starts like a path: `~/x`, `./x`, `../x`, `.yoi/profiles.toml`.
+    let unix = slashes >= 2 || word.starts_with("~/") || (word.starts_with('.') && slashes >= 1);
     let windows =
         word.len() > 3 && word.as_bytes()[1] == b':' && word.as_bytes()[2] == b'\\' || word.starts_with("\\\\");
     (unix || windows).then_some("<path>")
@@ -157,6 +217,8 @@ impl Sanitize for RuntimeSummary {
             with.text(&mut profile.name);
             with.text(&mut profile.executor);
         }
+        with.text(&mut self.protocol.name);
+        with.text(&mut self.protocol.version);
         for feature in &mut self.protocol.features {
             with.text(feature);
         }

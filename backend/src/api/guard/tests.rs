@@ -104,4 +104,19 @@ async fn an_unspecified_bind_accepts_ip_names_on_its_port() {
     assert_eq!(status(&app, "GET", Some("attacker.example:8780"), &[]).await, StatusCode::FORBIDDEN);
     let origin = [("origin", "http://192.168.1.20:8780")];
     assert_eq!(status(&app, "POST", Some("192.168.1.20:8780"), &origin).await, StatusCode::OK);
+    // Another machine serving on the same port is another site.
+    let elsewhere = [("origin", "http://6.6.6.6:8780")];
+    assert_eq!(status(&app, "POST", Some("192.168.1.20:8780"), &elsewhere).await, StatusCode::FORBIDDEN);
+    let upgrade = [("upgrade", "websocket"), ("origin", "http://6.6.6.6:8780")];
+    assert_eq!(status(&app, "GET", Some("192.168.1.20:8780"), &upgrade).await, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_every_token_cookie_is_tried() {
+    let (token, _dir) = token("canary-access-token");
+    let app = app(Guard::new(loopback(), &server(&[]), Some(token)));
+    let host = Some("127.0.0.1:8780");
+    assert_eq!(status(&app, "GET", host, &[("authorization", "bearer canary-access-token")]).await, StatusCode::OK);
+    let cookies = [("cookie", "yoi_access_token=old; yoi_access_token=canary-access-token")];
+    assert_eq!(status(&app, "GET", host, &cookies).await, StatusCode::OK);
 }

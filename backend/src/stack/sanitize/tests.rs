@@ -99,3 +99,50 @@ async fn errors_and_stream_frames_are_scrubbed_by_the_layer() {
     let EventBody::TurnFailed { error, .. } = event.body else { panic!("expected turn_failed") };
     assert_eq!(error, "token <token of remote-dev> rejected by <path>");
 }
+
+#[test]
+fn hosts_are_scrubbed_as_whole_names_only() {
+    let owner = owner();
+    let default_port = Sanitizer::new().endpoint(&owner, &url::Url::parse("http://10.9.8.7:80/").unwrap());
+    let mut text = "connect to 10.9.8.7 failed; 10.9.8.70 and 10.9.8.7.5 are others; see 10.9.8.7.".to_owned();
+    default_port.text(&mut text);
+    assert_eq!(
+        text,
+        "connect to <endpoint of remote-dev> failed; 10.9.8.70 and 10.9.8.7.5 are others; see <endpoint of remote-dev>."
+    );
+    let named = Sanitizer::new().endpoint(&owner, &url::Url::parse("https://rt.internal.example/").unwrap());
+    let mut text = "tls: certificate for rt.internal.example expired (not x.rt.internal.example)".to_owned();
+    named.text(&mut text);
+    assert_eq!(text, "tls: certificate for <endpoint of remote-dev> expired (not x.rt.internal.example)");
+}
+
+#[test]
+fn relative_paths_and_path_fragments_count_as_paths() {
+    let mut text = "cannot read .yoi/profiles.toml or /home/John Doe/ws/.yoi/data/w-1.jsonl".to_owned();
+    sanitizer().diagnostic(&mut text);
+    assert_eq!(text, "cannot read <path> or <path> <path>");
+    let mut text = "GET /v1 answered 404".to_owned();
+    sanitizer().diagnostic(&mut text);
+    assert_eq!(text, "GET /v1 answered 404", "a single segment is not a location");
+}
+
+#[test]
+fn protocol_fields_are_scrubbed_too() {
+    let mut summary = runtime_api::RuntimeSummary {
+        runtime_id: owner(),
+        display_name: "dev".into(),
+        status: runtime_api::RuntimeStatus::Ready,
+        workers: Default::default(),
+        capabilities: runtime_api::Capabilities::read_only(),
+        protocol: runtime_api::ProtocolInfo {
+            name: "proto via http://10.1.2.3:8790".into(),
+            version: "1.0 s3cr3t-token".into(),
+            features: vec![],
+        },
+        log_id: "l".into(),
+        last_event_seq: 0,
+    };
+    summary.sanitize(&sanitizer());
+    assert_eq!(summary.protocol.name, "proto via <endpoint of remote-dev>");
+    assert_eq!(summary.protocol.version, "1.0 <token of remote-dev>");
+}

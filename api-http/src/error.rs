@@ -1,7 +1,7 @@
 //! The one JSON error shape of the Browser API, and extractors whose rejections use it.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -38,7 +38,7 @@ impl IntoResponse for HttpError {
 }
 
 /// Handler result: a JSON body or the error shape.
-pub(crate) type ApiResult<T> = Result<T, HttpError>;
+pub type ApiResult<T> = Result<T, HttpError>;
 
 /// A JSON request body whose rejections are typed errors (`invalid_request`, `payload_too_large`).
 pub struct ApiJson<T>(pub T);
@@ -52,7 +52,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// A JSON body that may be left out entirely (stop and cancel take an optional reason).
-pub(crate) struct OptionalJson<T>(pub T);
+pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
     type Rejection = HttpError;
@@ -74,6 +74,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         serde_json::from_slice(&body)
             .map(OptionalJson)
             .map_err(|e| HttpError(ApiError::invalid(format!("the request body is not valid: {e}"))))
+    }
+}
+
+/// Path parameters whose rejections (bad percent-encoding, say) are `invalid_request`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|e: PathRejection| HttpError(ApiError::invalid(e.body_text())))
     }
 }
 

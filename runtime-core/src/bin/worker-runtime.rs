@@ -1,0 +1,165 @@
+//! `worker-runtime`: hosts workers in their own process and serves them over the runtime API (SPEC §4).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use runtime_api::RuntimeId;
+use runtime_core::server::{self, BearerToken};
+use runtime_core::store::fs::{FsOptions, FsStore};
+use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
+use tracing_subscriber::EnvFilter;
+
+/// Hosts long-lived workers and serves them to a workspace backend over REST and WebSocket.
+#[derive(Debug, Parser)]
+#[command(name = "worker-runtime", version)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port. Anything but loopback requires a token.
+    #[arg(long, env = "YOI_RUNTIME_BIND", default_value = "127.0.0.1:8790")]
+    bind: SocketAddr,
+    /// This runtime's id (lowercase letters, digits, '-' and '_').
+    #[arg(long, env = "YOI_RUNTIME_ID", default_value = "local")]
+    runtime_id: RuntimeId,
+    /// Human name shown for this runtime.
+    #[arg(long, env = "YOI_RUNTIME_DISPLAY_NAME", default_value = "Worker runtime")]
+    display_name: String,
+    /// Where workers are kept: `memory` (gone at exit) or `fs` (durable, in --data-dir).
+    #[arg(long, env = "YOI_RUNTIME_STORE", value_enum, default_value_t = StoreArg::Memory)]
+    store: StoreArg,
+    /// Data directory of the fs store (created when missing; one process at a time).
+    #[arg(long, env = "YOI_RUNTIME_DATA_DIR", required_if_eq("store", "fs"))]
+    data_dir: Option<PathBuf>,
+    /// Name of an environment variable holding the bearer token clients must present.
+    #[arg(long, env = "YOI_RUNTIME_TOKEN_ENV", conflicts_with = "token_file")]
+    token_env: Option<String>,
+    /// File holding the bearer token clients must present.
+    #[arg(long, env = "YOI_RUNTIME_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Profiles file (TOML, `[[profiles]]`); only the built-in `default` echo profile when absent.
+    #[arg(long, env = "YOI_RUNTIME_PROFILES")]
+    profiles: Option<PathBuf>,
+    /// Durable events kept for stream resumption.
+    #[arg(long, env = "YOI_RUNTIME_EVENT_RETENTION", default_value_t = 10_000)]
+    event_retention: usize,
+    /// Quiet time, in milliseconds, after which an event stream gets a heartbeat.
+    #[arg(long, env = "YOI_RUNTIME_HEARTBEAT_MS", default_value_t = 15_000)]
+    heartbeat_ms: u64,
+    /// Inputs a busy worker queues with `when_busy = queue`.
+    #[arg(long, env = "YOI_RUNTIME_QUEUE_CAPACITY", default_value_t = 16)]
+    queue_capacity: usize,
+    /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
+    #[arg(long, env = "YOI_RUNTIME_LOG", default_value = "info")]
+    log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreArg {
+    Memory,
+    Fs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::Error::from(error)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}
+
+/// Reports why the runtime could not run, without a backtrace.
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("worker-runtime: {error:#}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
+        .with_writer(std::io::stderr)
+        .init();
+    let token = token(&cli)?;
+    if token.is_none() && !cli.bind.ip().is_loopback() {
+        bail!("listening on {} (not loopback) requires --token-env or --token-file", cli.bind);
+    }
+    let profiles = match &cli.profiles {
+        Some(path) => ProfileSet::load(path)?,
+        None => ProfileSet::builtin(),
+    };
+    let store: Arc<dyn Store> = match cli.store {
+        StoreArg::Memory => Arc::new(MemoryStore::new()),
+        StoreArg::Fs => {
+            let dir = cli.data_dir.as_deref().context("--store fs needs --data-dir")?;
+            let options = FsOptions { event_retention: cli.event_retention, ..FsOptions::default() };
+            Arc::new(
+                FsStore::open(dir, options).with_context(|| format!("cannot open data directory {}", dir.display()))?,
+            )
+        }
+    };
+    let mut config = RuntimeConfig::new(cli.runtime_id, cli.display_name);
+    config.event_retention = cli.event_retention;
+    config.heartbeat_interval = Duration::from_millis(cli.heartbeat_ms.max(1));
+    config.queue_capacity = cli.queue_capacity;
+    let runtime = Runtime::start(config, profiles, store).await?;
+
+    let listener =
+        tokio::net::TcpListener::bind(cli.bind).await.with_context(|| format!("cannot listen on {}", cli.bind))?;
+    let local = listener.local_addr()?;
+    // The one line on standard output: scripts wait for it to know the runtime accepts connections.
+    println!("listening on http://{local}");
+    std::io::stdout().flush()?;
+    tracing::info!(address = %local, runtime_id = %runtime.config().runtime_id, "worker runtime started");
+
+    let app = server::router(runtime.clone(), token);
+    let stopping = runtime.clone();
+    let stop = async move {
+        shutdown_signal().await;
+        // Ends event streams (so open sockets do not hold the shutdown), stops turns and flushes the store;
+        // requests already waiting for durability complete.
+        if let Err(error) = stopping.shutdown().await {
+            tracing::error!(%error, "the store did not close cleanly");
+        }
+    };
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    tracing::info!("worker runtime stopped");
+    Ok(())
+}
+
+/// The bearer token from --token-env or --token-file, if either is given.
+fn token(cli: &Cli) -> anyhow::Result<Option<BearerToken>> {
+    let raw = if let Some(name) = &cli.token_env {
+        std::env::var(name).with_context(|| format!("the token variable {name} is not set"))?
+    } else if let Some(path) = &cli.token_file {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the token file {}", path.display()))?
+    } else {
+        return Ok(None);
+    };
+    BearerToken::new(raw).map(Some).context("the token is empty")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
