@@ -29,7 +29,8 @@ pub struct TurnContext {
     pub turn_id: u64,
     /// The profile's system prompt, if it has one.
     pub system_prompt: Option<String>,
-    /// Earlier messages, oldest first, bounded by the runtime's history limit.
+    /// Earlier messages, oldest first, bounded by the runtime's history limit (empty for an executor that
+    /// says it does not read them).
     pub history: Vec<Message>,
     /// The input that started this turn.
     pub input: Message,
@@ -51,4 +52,9 @@ pub struct ExecutorError(pub String);
 pub trait Executor: Send + Sync + 'static {
     /// Runs one turn to completion, streaming its output.
     async fn run(&self, turn: TurnContext, output: &mut dyn TurnOutput) -> Result<(), ExecutorError>;
+
+    /// Whether the executor reads [`TurnContext::history`]; one that does not is spared copying it.
+    fn reads_history(&self) -> bool {
+        true
+    }
 }

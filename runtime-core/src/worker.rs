@@ -146,7 +146,11 @@ impl WorkerInner {
             .filter(|e| e.role != Role::Notice && e.turn_id.is_some_and(|t| t < turn_id))
             .take(limit)
             .collect();
-        earlier.sort_by_key(|e| (e.turn_id, e.seq));
+        earlier.reverse();
+        // Only queued inputs interleave turns; otherwise the transcript order already is turn order.
+        if !earlier.is_sorted_by_key(|e| (e.turn_id, e.seq)) {
+            earlier.sort_by_key(|e| (e.turn_id, e.seq));
+        }
         let history = earlier.into_iter().map(|e| Message { role: e.role, content: e.content.clone() }).collect();
         (history, Message { role: input.role, content: input.content.clone() })
     }

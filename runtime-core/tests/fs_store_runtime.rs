@@ -158,24 +158,3 @@ async fn without_group_commit_every_batch_gets_its_own_fsync() {
     println!("one fsync per batch: {} batches, {} syncs in {elapsed:?}", stats.batches, stats.syncs);
     assert_eq!((stats.batches, stats.syncs), (16 * 11, 16 * 11));
 }
-
-/// Not a pass/fail test (timings belong in benchmarks): prints acks per second with and without group
-/// commit for 16, 32 and 64 concurrent writers. Run with `--ignored --nocapture`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "a measurement, not a check"]
-async fn report_group_commit_throughput() {
-    for writers in [16, 32, 64] {
-        let (single, single_time) = concurrent_appends(false, writers, 20).await;
-        let (grouped, grouped_time) = concurrent_appends(true, writers, 200).await;
-        let single_rate = single.batches as f64 / single_time.as_secs_f64();
-        let grouped_rate = grouped.batches as f64 / grouped_time.as_secs_f64();
-        println!(
-            "{writers} writers: one fsync per ack {single_rate:.0} acks/s ({} syncs); group commit {grouped_rate:.0} \
-             acks/s ({} batches, {} syncs); {:.1}x",
-            single.syncs,
-            grouped.batches,
-            grouped.syncs,
-            grouped_rate / single_rate
-        );
-    }
-}

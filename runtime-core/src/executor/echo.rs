@@ -38,6 +38,10 @@ impl Executor for EchoExecutor {
         }
         Ok(())
     }
+
+    fn reads_history(&self) -> bool {
+        false
+    }
 }
 
 /// Splits text into words, each keeping the whitespace after it, so the pieces join back to the text.

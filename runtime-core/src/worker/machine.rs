@@ -212,7 +212,8 @@ impl WorkerInner {
         self.current = Some(RunningTurn { turn_id, started_at: tx.at(), cancel: cancel.clone() });
         self.set_state(tx, WorkerState::Busy);
         tx.event(EventBody::TurnStarted { turn_id });
-        let (history, input) = self.conversation(turn_id, input_seq, policy.history_limit);
+        let limit = if profile.executor().reads_history() { policy.history_limit } else { 0 };
+        let (history, input) = self.conversation(turn_id, input_seq, limit);
         let context = TurnContext {
             worker_id: self.record.worker_id.clone(),
             turn_id,
