@@ -15,7 +15,6 @@ mod file;
 mod load;
 mod origin;
 mod raw;
-mod secret;
 mod validate;
 
 #[cfg(test)]
@@ -31,7 +30,7 @@ use serde::Deserialize;
 
 pub use error::{ConfigError, Location, Problem};
 pub use fields::{DisplayNameError, EndpointError, MAX_DISPLAY_NAME_CHARS, check_display_name, parse_endpoint};
-pub use secret::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
+pub use sources::secret::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
 
 /// The shared configuration file, relative to the workspace directory.
 pub const CONFIG_FILE: &str = ".yoi/workspace-backend.toml";
@@ -128,6 +127,8 @@ pub struct RemoteRuntimeConfig {
     pub display_name: String,
     /// Where the token sent to the runtime is read from.
     pub token_ref: Option<SecretRef>,
+    /// Extra CA certificate (PEM, absolute path) trusted for `https` and `wss`.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A read-only view over a directory of worker records.
@@ -203,6 +204,7 @@ impl fmt::Debug for RemoteRuntimeConfig {
             .field("endpoint", &Redacted)
             .field("display_name", &self.display_name)
             .field("token_ref", &redact_option(&self.token_ref))
+            .field("ca_file", &redact_option(&self.ca_file))
             .finish()
     }
 }

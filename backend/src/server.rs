@@ -7,18 +7,16 @@ use std::sync::Arc;
 use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource, SourceDescriptor, SourceKind};
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
+use sources::remote_http::{RemoteHttpSource, RemoteOptions, RemoteTimeouts};
 use sources::{EmbeddedSource, LocalCompatSource};
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState, Guard, HttpLimits};
-use crate::config::{self, BackendConfig, Secret, SecretRefError, StoreKind};
+use crate::config::{self, BackendConfig, RemoteRuntimeConfig, Secret, SecretRefError, StoreKind};
 use crate::metrics::Metrics;
 use crate::registry::{RegistryError, RuntimeRegistry};
 use crate::stack::sanitize::SecretKind;
 use crate::stack::{Sanitizer, StackSettings};
-
-/// Note shown for configured remote runtimes until this build can reach them.
-const REMOTE_UNSUPPORTED: &str = "remote runtimes are not supported by this build yet; the connection stays configured";
 
 /// The backend: its runtimes, metrics and settings, ready to serve.
 pub struct Backend {
@@ -35,6 +33,7 @@ pub struct BackendBuilder {
     extra: Vec<(Arc<dyn RuntimeSource>, Sanitizer)>,
     embedded: bool,
     stack: StackSettings,
+    remote_timeouts: RemoteTimeouts,
 }
 
 /// Why the backend could not start or stopped serving.
@@ -65,7 +64,13 @@ pub enum BackendError {
 impl Backend {
     /// Starts building a backend from a loaded configuration.
     pub fn builder(config: BackendConfig) -> BackendBuilder {
-        BackendBuilder { config, extra: Vec::new(), embedded: true, stack: StackSettings::default() }
+        BackendBuilder {
+            config,
+            extra: Vec::new(),
+            embedded: true,
+            stack: StackSettings::default(),
+            remote_timeouts: RemoteTimeouts::default(),
+        }
     }
 
     /// The runtimes.
@@ -127,6 +132,12 @@ impl BackendBuilder {
         self
     }
 
+    /// Replaces the time limits of every remote runtime's calls (tests shorten them).
+    pub fn remote_timeouts(mut self, timeouts: RemoteTimeouts) -> Self {
+        self.remote_timeouts = timeouts;
+        self
+    }
+
     /// Starts the embedded runtime and registers every source.
     pub async fn build(self) -> Result<Backend, BackendError> {
         let config = self.config;
@@ -155,8 +166,7 @@ impl BackendBuilder {
             registry.register(source, sanitizer)?;
         }
         for remote in &config.remotes {
-            let descriptor = descriptor(&remote.id, &remote.display_name, SourceKind::RemoteHttp);
-            registry.register_inactive(descriptor, REMOTE_UNSUPPORTED)?;
+            register_remote(&registry, remote, &self.remote_timeouts)?;
         }
         for view in &config.local_compat {
             let source = LocalCompatSource::new(view.id.clone(), view.display_name.clone(), view.path.clone());
@@ -165,6 +175,50 @@ impl BackendBuilder {
         }
         Ok(Backend { config, registry, metrics, access_token, embedded })
     }
+}
+
+/// Registers a remote runtime. One that cannot even be set up (an unusable CA file, say) is still listed, as
+/// inactive with the reason; one that is down is listed and starts working when it comes up.
+fn register_remote(
+    registry: &RuntimeRegistry,
+    remote: &RemoteRuntimeConfig,
+    timeouts: &RemoteTimeouts,
+) -> Result<(), RegistryError> {
+    let options = RemoteOptions {
+        runtime_id: remote.id.clone(),
+        display_name: remote.display_name.clone(),
+        endpoint: remote.endpoint.clone(),
+        token_ref: remote.token_ref.clone(),
+        ca_file: remote.ca_file.clone(),
+        timeouts: *timeouts,
+    };
+    match RemoteHttpSource::new(options) {
+        Ok(source) => registry.register(Arc::new(source), remote_secrets(remote)).map(drop),
+        Err(error) => {
+            tracing::warn!(runtime_id = %remote.id, %error, "remote runtime cannot be set up");
+            let descriptor = descriptor(&remote.id, &remote.display_name, SourceKind::RemoteHttp);
+            registry.register_inactive(descriptor, error.to_string()).map(drop)
+        }
+    }
+}
+
+/// What a remote's answers must never show: its endpoint, its token and where the token comes from.
+fn remote_secrets(remote: &RemoteRuntimeConfig) -> Sanitizer {
+    let owner = &remote.id;
+    let mut sanitizer = Sanitizer::new().endpoint(owner, &remote.endpoint);
+    if let Some(token_ref) = &remote.token_ref {
+        for form in token_ref.revealing_forms() {
+            sanitizer = sanitizer.secret(SecretKind::TokenRef, owner, &form);
+        }
+        // Best effort: a token that cannot be read now is never sent either.
+        if let Ok(token) = token_ref.resolve() {
+            sanitizer = sanitizer.secret(SecretKind::Token, owner, token.expose());
+        }
+    }
+    if let Some(ca_file) = &remote.ca_file {
+        sanitizer = sanitizer.secret(SecretKind::Path, owner, &ca_file.display().to_string());
+    }
+    sanitizer
 }
 
 /// What the embedded runtime's answers must never show: where it keeps its data and its profiles.

@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod limits;
 pub mod page;
+pub mod relabel;
 pub mod runtime;
 pub mod source;
 pub mod stream;
@@ -19,6 +20,7 @@ pub use error::{ApiError, ErrorCode, ErrorEnvelope};
 pub use event::{Event, EventBody};
 pub use ids::{IdError, RuntimeId, WorkerId, WorkerRef};
 pub use page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
+pub use relabel::Relabel;
 pub use runtime::{
     Capabilities, ProfileInfo, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind, WorkerCounts,
 };

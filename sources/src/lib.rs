@@ -2,6 +2,9 @@
 
 pub mod embedded;
 pub mod local_compat;
+pub mod remote_http;
+pub mod secret;
 
 pub use embedded::EmbeddedSource;
 pub use local_compat::LocalCompatSource;
+pub use remote_http::{RemoteHttpSource, RemoteOptions};

@@ -49,19 +49,31 @@ impl Drop for ServedBackend {
     }
 }
 
-/// A configuration from an empty workspace, bound to a free loopback port.
-pub fn backend_config() -> (backend::config::BackendConfig, tempfile::TempDir) {
+/// A configuration from a workspace whose `.yoi/workspace-backend.toml` holds `toml`, bound to a free
+/// loopback port.
+pub fn backend_config(toml: &str) -> (backend::config::BackendConfig, tempfile::TempDir) {
     let workspace = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(workspace.path().join(".yoi")).unwrap();
+    std::fs::write(workspace.path().join(".yoi/workspace-backend.toml"), toml).unwrap();
     let cli = backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()) };
-    let config = backend::config::load(workspace.path(), &cli).expect("default configuration loads");
+    let config = backend::config::load(workspace.path(), &cli).expect("the configuration loads");
     (config, workspace)
 }
 
-/// Builds and serves a backend; `customize` adds sources or leaves the embedded runtime out.
+/// Builds and serves a backend on the default configuration; `customize` adds sources or leaves the
+/// embedded runtime out.
 pub async fn serve_backend(
     customize: impl FnOnce(backend::BackendBuilder) -> backend::BackendBuilder,
 ) -> ServedBackend {
-    let (config, workspace) = backend_config();
+    serve_backend_with("", customize).await
+}
+
+/// Builds and serves a backend whose configuration file holds `toml`.
+pub async fn serve_backend_with(
+    toml: &str,
+    customize: impl FnOnce(backend::BackendBuilder) -> backend::BackendBuilder,
+) -> ServedBackend {
+    let (config, workspace) = backend_config(toml);
     let backend = customize(backend::Backend::builder(config)).build().await.expect("backend builds");
     let registry = backend.registry().clone();
     let listening = backend.bind().await.expect("backend binds");
@@ -73,20 +85,89 @@ pub async fn serve_backend(
     ServedBackend { base, registry, stop: Some(stop), _workspace: workspace }
 }
 
-/// The path of one of the workspace's binaries, built first if this test run did not build it.
-pub fn binary(package: &str, name: &str) -> std::path::PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap();
-    if !built.iter().any(|b| b == name) {
+/// The path of one of the workspace's binaries, built first if needed.
+///
+/// Builds every binary of the workspace with one `cargo build --workspace --bins` per test process: the same
+/// command `scripts/test` runs before the tests, so there it only checks they are fresh. (Building a single
+/// package would resolve features differently and recompile much of the tree inside a test.)
+pub fn binary(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
         let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--package", package, "--bin", name])
+            .args(["build", "--quiet", "--workspace", "--bins"])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building {name} failed");
-        built.push(name.to_owned());
-    }
+        assert!(status.success(), "building the workspace's binaries failed");
+    });
     // Test executables live in target/<profile>/deps; binaries one level up.
     let exe = std::env::current_exe().expect("test executable path");
     exe.parent().and_then(|deps| deps.parent()).expect("target dir").join(name)
+}
+
+/// A `worker-runtime` process for the length of a test; killed when dropped.
+pub struct RuntimeProcess {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: std::process::Child,
+    args: Vec<std::ffi::OsString>,
+}
+
+impl RuntimeProcess {
+    /// Starts `worker-runtime` on a free loopback port with `args`, and waits for its listening line.
+    pub fn start<I, S>(args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString>,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        Self::start_on("127.0.0.1:0", args)
+    }
+
+    /// Starts `worker-runtime` listening on `bind` with `args`.
+    pub fn start_on(bind: &str, args: Vec<std::ffi::OsString>) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(binary("worker-runtime"))
+            .args(["--bind", bind, "--log", "warn"])
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("worker-runtime starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no listening line: {line:?}"));
+        RuntimeProcess { base: base.to_owned(), child, args }
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base.trim_start_matches("http://").parse().unwrap()
+    }
+
+    /// `kill -9`.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Kills the process and starts it again with the same arguments on the same address.
+    pub fn restart(&mut self) {
+        self.kill();
+        let bind = self.addr().to_string();
+        // The old socket may linger for a moment.
+        for _ in 0..50 {
+            if std::net::TcpListener::bind(&bind).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        *self = Self::start_on(&bind, std::mem::take(&mut self.args));
+    }
+}
+
+impl Drop for RuntimeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -5,5 +5,6 @@
 pub mod browser;
 pub mod contract;
 pub mod doubles;
+pub mod fault_proxy;
 pub mod harness;
 pub mod mock;

@@ -62,7 +62,7 @@ async fn with_an_access_token_nothing_passes_without_it() {
 #[test]
 fn a_non_loopback_bind_without_a_token_refuses_to_start() {
     let workspace = tempfile::tempdir().unwrap();
-    let output = Command::new(binary("backend", "workspace-backend"))
+    let output = Command::new(binary("workspace-backend"))
         .args(["--bind", "0.0.0.0:0", "--workspace"])
         .arg(workspace.path())
         .output()
@@ -76,7 +76,7 @@ fn a_non_loopback_bind_without_a_token_refuses_to_start() {
 #[test]
 fn the_binary_serves_on_defaults_and_stops_gracefully_on_sigterm() {
     let workspace = tempfile::tempdir().unwrap();
-    let mut child = Command::new(binary("backend", "workspace-backend"))
+    let mut child = Command::new(binary("workspace-backend"))
         .args(["--bind", "127.0.0.1:0", "--workspace"])
         .arg(workspace.path())
         .stdout(Stdio::piped())

@@ -3,40 +3,26 @@
 //! the data directory parses, and event seqs go on without reuse. Many rounds, one data directory.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use runtime_api::{InputAck, InputRequest, StreamFrame, TranscriptPage, WhenBusy, WorkerDetail, WorkerId, WorkerPage};
-use tests::harness::binary;
+use tests::harness::RuntimeProcess;
 
 const WORKERS: usize = 6;
 const CLIENTS: usize = 8;
 
-/// A running `worker-runtime` and its address.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-fn start(data: &Path, profiles: &Path) -> Process {
-    let mut child = Command::new(binary("runtime-core", "worker-runtime"))
-        .args(["--bind", "127.0.0.1:0", "--store", "fs", "--log", "warn"])
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--profiles")
-        .arg(profiles)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("worker-runtime starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no listening line: {line:?}"));
-    Process { base: base.to_owned(), child }
+fn start(data: &Path, profiles: &Path) -> RuntimeProcess {
+    RuntimeProcess::start([
+        "--store".into(),
+        "fs".into(),
+        "--data-dir".into(),
+        data.as_os_str().to_owned(),
+        "--profiles".into(),
+        profiles.as_os_str().to_owned(),
+    ])
 }
 
 /// What clients were told: (worker, content, ack), and the highest event seq anyone saw.
@@ -151,8 +137,7 @@ fn acknowledged_inputs_survive_kill_9_at_random_moments() {
         tokio.block_on(async {
             let driving = tokio::spawn(drive(process.base.clone(), workers.clone(), round, observed.clone()));
             tokio::time::sleep(kill_after).await;
-            process.child.kill().expect("SIGKILL");
-            process.child.wait().unwrap();
+            process.kill();
             let _ = tokio::time::timeout(Duration::from_secs(10), driving).await;
         });
         let observed = std::mem::take(&mut *observed.lock().unwrap());
@@ -197,6 +182,4 @@ fn acknowledged_inputs_survive_kill_9_at_random_moments() {
         "the rounds acknowledged enough inputs to mean something: {}",
         all_acks.len()
     );
-    process.child.kill().unwrap();
-    process.child.wait().unwrap();
 }

@@ -136,7 +136,7 @@ endpont = "x"
         assert_eq!(
             problem(text),
             "/ws/c.toml:9: runtimes.remote[1].endpont: unknown field `endpont`, \
-             expected one of `id`, `endpoint`, `display_name`, `token_ref`"
+             expected one of `id`, `endpoint`, `display_name`, `token_ref`, `ca_file`"
         );
     }
 

@@ -85,6 +85,8 @@ pub(super) struct RawRemote {
     pub(super) display_name: Option<String>,
     /// `env:NAME` or `file:PATH` of the token sent to the runtime.
     pub(super) token_ref: Option<String>,
+    /// Extra CA certificate (PEM) to trust for `https`, relative to the workspace directory or absolute.
+    pub(super) ca_file: Option<PathBuf>,
 }
 
 /// One `[[runtimes.local_compat]]` entry.

@@ -151,9 +151,13 @@ impl Checker<'_> {
         };
         let display_name = self.display_name(at, raw.display_name, id.as_ref());
         let token_ref = self.secret_ref(&at.key("token_ref"), raw.token_ref);
-        let config = match (id.clone(), endpoint, display_name, token_ref) {
-            (Some(id), Some(endpoint), Some(display_name), Some(token_ref)) => {
-                Some(RemoteRuntimeConfig { id, endpoint, display_name, token_ref })
+        let ca_file = match raw.ca_file {
+            Some(path) => self.path(&at.key("ca_file"), path).map(Some),
+            None => Some(None),
+        };
+        let config = match (id.clone(), endpoint, display_name, token_ref, ca_file) {
+            (Some(id), Some(endpoint), Some(display_name), Some(token_ref), Some(ca_file)) => {
+                Some(RemoteRuntimeConfig { id, endpoint, display_name, token_ref, ca_file })
             }
             _ => None,
         };

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
-use runtime_api::{EventBody, RuntimeId, RuntimeSource, Snapshot, SnapshotState, StreamFrame};
+use runtime_api::{Relabel, RuntimeId, RuntimeSource};
 
 use super::{BoxError, SourceRequest, SourceResponse};
 
@@ -27,27 +27,14 @@ impl SourceService {
 /// Puts the registry id into every place a response names its runtime.
 fn claim(response: &mut SourceResponse, id: &RuntimeId) {
     match response {
-        SourceResponse::Summary(summary) => summary.runtime_id = id.clone(),
-        SourceResponse::Workers(page) => page.workers.iter_mut().for_each(|w| w.runtime_id = id.clone()),
-        SourceResponse::Worker(detail) => detail.summary.runtime_id = id.clone(),
+        SourceResponse::Summary(summary) => summary.relabel(id),
+        SourceResponse::Workers(page) => page.relabel(id),
+        SourceResponse::Worker(detail) => detail.relabel(id),
         SourceResponse::Stream(stream) => {
             let id = id.clone();
             let frames = std::mem::replace(stream, Box::pin(futures::stream::empty()));
             *stream = Box::pin(frames.map(move |mut frame| {
-                match &mut frame {
-                    StreamFrame::Snapshot(Snapshot { state: SnapshotState::Runtime { runtime }, .. }) => {
-                        runtime.runtime_id = id.clone()
-                    }
-                    StreamFrame::Snapshot(Snapshot { state: SnapshotState::Worker { worker }, .. }) => {
-                        worker.summary.runtime_id = id.clone()
-                    }
-                    StreamFrame::Event { event } => {
-                        if let EventBody::WorkerCreated { worker } = &mut event.body {
-                            worker.runtime_id = id.clone();
-                        }
-                    }
-                    _ => {}
-                }
+                frame.relabel(&id);
                 frame
             }));
         }

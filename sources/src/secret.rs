@@ -9,7 +9,14 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
-use super::Redacted;
+/// Prints `<redacted>` in place of a value.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
 
 /// Largest secret file read, in bytes; a reference to something like `/dev/zero` fails instead of filling memory.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
@@ -77,6 +84,15 @@ impl SecretRef {
             Ok(Self::File(PathBuf::from(path)))
         } else {
             Err(SecretRefError::UnknownScheme)
+        }
+    }
+
+    /// The texts that would reveal this reference — `env:NAME` and `NAME`, or `file:PATH` and `PATH` — for
+    /// registering with a sanitizer.
+    pub fn revealing_forms(&self) -> [String; 2] {
+        match self {
+            Self::Env(name) => [format!("env:{name}"), name.clone()],
+            Self::File(path) => [format!("file:{}", path.display()), path.display().to_string()],
         }
     }
 
