@@ -11,6 +11,11 @@ use backend::server::Backend;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+// Request handling allocates many small, short-lived values across threads, where the system allocator's
+// arena locks show up in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Workspace Backend: one safe API and web UI over every runtime.
 #[derive(Debug, Parser)]
 #[command(name = "workspace-backend", version)]

@@ -70,7 +70,10 @@ pub struct TurnInfo {
 }
 
 /// Everything about one worker.
+// Read through a flat mirror: `flatten` makes serde buffer the whole object first, and detail is read on
+// every proxied request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "WireDetail")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkerDetail {
     /// The list fields.
@@ -86,6 +89,49 @@ pub struct WorkerDetail {
     /// Why the worker stopped or failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
+}
+
+/// [`WorkerDetail`] as read from the wire: the same fields, without `flatten`.
+#[derive(Deserialize)]
+struct WireDetail {
+    runtime_id: RuntimeId,
+    worker_id: WorkerId,
+    #[serde(default)]
+    title: Option<String>,
+    state: WorkerState,
+    profile: String,
+    executor: String,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    transcript_len: u64,
+    metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    current_turn: Option<TurnInfo>,
+    queued_inputs: u32,
+    #[serde(default)]
+    end_reason: Option<String>,
+}
+
+impl From<WireDetail> for WorkerDetail {
+    fn from(w: WireDetail) -> Self {
+        WorkerDetail {
+            summary: WorkerSummary {
+                runtime_id: w.runtime_id,
+                worker_id: w.worker_id,
+                title: w.title,
+                state: w.state,
+                profile: w.profile,
+                executor: w.executor,
+                created_at: w.created_at,
+                updated_at: w.updated_at,
+                transcript_len: w.transcript_len,
+            },
+            metadata: w.metadata,
+            current_turn: w.current_turn,
+            queued_inputs: w.queued_inputs,
+            end_reason: w.end_reason,
+        }
+    }
 }
 
 /// Body of a create request.
@@ -314,6 +360,30 @@ pub struct StopAck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn detail_round_trips_through_its_flat_wire_form() {
+        let detail = WorkerDetail {
+            summary: WorkerSummary {
+                runtime_id: RuntimeId::parse("r").unwrap(),
+                worker_id: WorkerId::parse("w-1").unwrap(),
+                title: Some("t".into()),
+                state: WorkerState::Busy,
+                profile: "default".into(),
+                executor: "echo".into(),
+                created_at: Timestamp::UNIX_EPOCH,
+                updated_at: Timestamp::UNIX_EPOCH,
+                transcript_len: 3,
+            },
+            metadata: BTreeMap::from([("k".into(), "v".into())]),
+            current_turn: Some(TurnInfo { turn_id: 2, started_at: Timestamp::UNIX_EPOCH }),
+            queued_inputs: 1,
+            end_reason: None,
+        };
+        let json = serde_json::to_value(&detail).unwrap();
+        assert_eq!(json["worker_id"], "w-1", "summary fields sit at the top level");
+        assert_eq!(serde_json::from_value::<WorkerDetail>(json).unwrap(), detail);
+    }
 
     #[test]
     fn input_defaults_to_user_and_reject() {

@@ -74,9 +74,6 @@ pub enum RemoteSetupError {
     /// TLS could not be configured.
     #[error("TLS cannot be configured: {0}")]
     Tls(String),
-    /// The HTTP client could not be built.
-    #[error("the HTTP client cannot be built")]
-    Client,
 }
 
 /// A [`RuntimeSource`] over a `worker-runtime` process.
@@ -91,8 +88,7 @@ impl RemoteHttpSource {
     pub fn new(options: RemoteOptions) -> Result<Self, RemoteSetupError> {
         let tls = tls::client_config(options.ca_file.as_deref())?;
         let client =
-            Client::new(options.runtime_id.clone(), options.endpoint, options.token_ref, tls, options.timeouts)
-                .map_err(|_| RemoteSetupError::Client)?;
+            Client::new(options.runtime_id.clone(), &options.endpoint, options.token_ref, tls, options.timeouts);
         let descriptor = SourceDescriptor {
             runtime_id: options.runtime_id,
             display_name: options.display_name,
@@ -112,8 +108,11 @@ impl RemoteHttpSource {
     }
 }
 
+/// The query of calls that take none.
+const NO_QUERY: [(&str, &str); 0] = [];
+
 fn worker_path(worker_id: &WorkerId, rest: &str) -> String {
-    format!("v1/workers/{worker_id}{rest}")
+    format!("/v1/workers/{worker_id}{rest}")
 }
 
 #[async_trait]
@@ -127,15 +126,15 @@ impl RuntimeSource for RemoteHttpSource {
     }
 
     async fn list(&self, query: ListQuery) -> Result<WorkerPage, ApiError> {
-        self.relabelled(self.client.get("v1/workers", &query).await)
+        self.relabelled(self.client.get("/v1/workers", &query).await)
     }
 
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
-        self.relabelled(self.client.get(&worker_path(worker_id, ""), &()).await)
+        self.relabelled(self.client.get(&worker_path(worker_id, ""), &NO_QUERY).await)
     }
 
     async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        self.relabelled(self.client.post("v1/workers", &request).await)
+        self.relabelled(self.client.post("/v1/workers", &request).await)
     }
 
     async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {

@@ -156,10 +156,7 @@ async fn a_cut_event_stream_resumes_without_gap_or_repeat() {
 
     let mut seen = Vec::new();
     for round in 0..3 {
-        let ack = client
-            .input(&worker, InputRequest::user(format!("round {round}")).when_busy(WhenBusy::Queue))
-            .await
-            .unwrap();
+        let ack = input_after_cut(&client, &worker, format!("round {round}")).await;
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(20), stream.next()).await.unwrap().unwrap();
             if let StreamFrame::Event { event } = frame {
@@ -186,4 +183,25 @@ async fn a_cut_event_stream_resumes_without_gap_or_repeat() {
     let delivered: BTreeSet<u64> = seen.iter().filter(|e| e.is_durable()).map(|e| e.seq).collect();
     assert_eq!(durable, delivered, "every durable event arrived once");
     assert!(proxy.connections() > 3, "the stream really reconnected");
+}
+
+/// Sends an input right after a cut. The backend never replays a command (it cannot know whether the runtime
+/// received it), so a command that meets a connection the proxy is still tearing down fails with the retryable
+/// `runtime_unavailable`, and the caller — here the test — decides to send it again.
+async fn input_after_cut(
+    client: &BrowserClient,
+    worker: &runtime_api::WorkerId,
+    text: String,
+) -> runtime_api::InputAck {
+    let request = InputRequest::user(text).when_busy(WhenBusy::Queue);
+    for _ in 0..5 {
+        match client.input(worker, request.clone()).await {
+            Ok(ack) => return ack,
+            Err(error) if error.code == ErrorCode::RuntimeUnavailable => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("input refused: {error:?}"),
+        }
+    }
+    panic!("the runtime stayed unavailable after the cut");
 }

@@ -15,6 +15,11 @@ use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
 use tracing_subscriber::EnvFilter;
 
+// Request handling allocates many small, short-lived values across threads, where the system allocator's
+// arena locks show up in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Hosts long-lived workers and serves them to a workspace backend over REST and WebSocket.
 #[derive(Debug, Parser)]
 #[command(name = "worker-runtime", version)]

@@ -44,10 +44,7 @@ impl Failure {
 }
 
 /// Classifies a failed request by walking its chain of causes.
-pub(super) fn transport(error: &reqwest::Error) -> Failure {
-    if error.is_timeout() {
-        return Failure::Timeout;
-    }
+pub(super) fn transport(error: &(dyn StdError + 'static)) -> Failure {
     let mut causes = Vec::new();
     collect_causes(error, &mut causes);
     for current in causes {
@@ -68,8 +65,9 @@ pub(super) fn transport(error: &reqwest::Error) -> Failure {
             return failure;
         }
     }
-    if error.is_connect() {
-        // hyper-util reports name resolution failures as connect errors without an io cause.
+    let connecting = error.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect());
+    if connecting {
+        // Name resolution failures come as connect errors without a telling io cause.
         return Failure::Unavailable("its address cannot be resolved or connected to");
     }
     Failure::Unavailable("the connection failed")

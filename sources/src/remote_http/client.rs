@@ -1,12 +1,19 @@
-//! REST calls to a remote runtime: one pooled client, a deadline per operation, retries for idempotent
-//! reads only, and a protocol check before the first call.
+//! REST calls to a remote runtime: one pooled hyper client, a deadline per operation, bounded answers,
+//! retries for idempotent reads only, and a protocol check before the first call.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::{Method, Request, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use parking_lot::Mutex;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
 use runtime_api::{ApiError, ErrorCode, RuntimeId, RuntimeSummary};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +27,11 @@ use crate::secret::SecretRef;
 const READ_RETRIES: u32 = 2;
 /// First pause before a retry; doubled each time, with jitter.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// Largest answer read from a remote; a bigger one is not the protocol (pages are bounded) and is refused
+/// rather than buffered.
+const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Whether the remote was found to speak this protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,56 +42,57 @@ enum Verified {
     Compatible,
 }
 
-/// The connection to one remote runtime. Its endpoint and token reference never leave this type.
-pub(super) struct Client {
-    runtime_id: RuntimeId,
-    /// The endpoint, with a trailing slash so paths join under it.
-    base: Url,
-    token: Option<SecretRef>,
-    http: reqwest::Client,
-    pub(super) tls: Arc<rustls::ClientConfig>,
-    pub(super) timeouts: RemoteTimeouts,
-    verified: Mutex<Verified>,
-}
-
 /// What a call does, which decides its deadline and whether it may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Call {
+enum Call {
     /// Idempotent: summary, list, detail, transcript.
     Read,
     /// Changes the runtime: never sent twice.
     Command,
 }
 
+/// The connection to one remote runtime. Its endpoint and token reference never leave this type.
+pub(super) struct Client {
+    runtime_id: RuntimeId,
+    /// The endpoint without its trailing slash; request paths start with `/v1/...`.
+    prefix: String,
+    token: Option<SecretRef>,
+    http: Http,
+    pub(super) tls: Arc<rustls::ClientConfig>,
+    pub(super) timeouts: RemoteTimeouts,
+    verified: Mutex<Verified>,
+}
+
 impl Client {
     pub(super) fn new(
         runtime_id: RuntimeId,
-        mut base: Url,
+        base: &Url,
         token: Option<SecretRef>,
         tls: Arc<rustls::ClientConfig>,
         timeouts: RemoteTimeouts,
-    ) -> Result<Self, reqwest::Error> {
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .connect_timeout(timeouts.connect)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .tcp_nodelay(true)
-            // The backend never follows a remote elsewhere: a redirect is not the protocol.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Client { runtime_id, base, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) })
+    ) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_connect_timeout(Some(timeouts.connect));
+        tcp.set_nodelay(true);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(tcp);
+        let http =
+            HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        let prefix = base.as_str().trim_end_matches('/').to_owned();
+        Client { runtime_id, prefix, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
     }
 
     pub(super) fn runtime_id(&self) -> &RuntimeId {
         &self.runtime_id
     }
 
-    /// The URL of `path` (relative, such as `v1/workers`) under the endpoint.
+    /// The URL of `path` (such as `/v1/events`) under the endpoint.
     pub(super) fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("paths are relative and valid")
+        Url::parse(&format!("{}{path}", self.prefix)).expect("the endpoint and a path make a URL")
     }
 
     /// The `Authorization` header, read from the token reference now; fails closed when it cannot be read.
@@ -102,8 +115,7 @@ impl Client {
 
     /// The summary, checking the protocol it advertises.
     pub(super) async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
-        let summary: RuntimeSummary =
-            self.send(Call::Read, reqwest::Method::GET, "v1/runtime", &(), None::<&()>).await?;
+        let summary: RuntimeSummary = self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None).await?;
         classify::check_protocol(&self.runtime_id, &summary.protocol)?;
         *self.verified.lock() = Verified::Compatible;
         Ok(summary)
@@ -118,55 +130,48 @@ impl Client {
     }
 
     /// `GET path?query`.
-    pub(super) async fn get<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &(impl Serialize + Sync),
-    ) -> Result<T, ApiError> {
+    pub(super) async fn get<T: DeserializeOwned>(&self, path: &str, query: &impl Serialize) -> Result<T, ApiError> {
         self.verify().await?;
-        self.send(Call::Read, reqwest::Method::GET, path, query, None::<&()>).await
+        let query = serde_urlencoded::to_string(query).map_err(|_| ApiError::internal())?;
+        let path = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+        self.send(Call::Read, Method::GET, path, None).await
     }
 
     /// `POST path` with a JSON body.
-    pub(super) async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &(impl Serialize + Sync),
-    ) -> Result<T, ApiError> {
+    pub(super) async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
         self.verify().await?;
-        self.send(Call::Command, reqwest::Method::POST, path, &(), Some(body)).await
+        let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
+        self.send(Call::Command, Method::POST, path.to_owned(), Some(body)).await
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
         call: Call,
-        method: reqwest::Method,
-        path: &str,
-        query: &(impl Serialize + Sync),
-        body: Option<&(impl Serialize + Sync)>,
+        method: Method,
+        path: String,
+        body: Option<Bytes>,
     ) -> Result<T, ApiError> {
         let limit = match call {
             Call::Read => self.timeouts.read,
             Call::Command => self.timeouts.command,
         };
+        let uri: Uri = format!("{}{path}", self.prefix).parse().map_err(|_| ApiError::internal())?;
+        let authorization = self.authorization()?;
         let mut attempt = 0;
         loop {
-            let mut request = self.http.request(method.clone(), self.url(path)).query(query).timeout(limit);
-            if let Some(authorization) = self.authorization()? {
-                request = request.header(AUTHORIZATION, authorization);
+            let mut request = Request::builder().method(method.clone()).uri(uri.clone());
+            if let Some(authorization) = &authorization {
+                request = request.header(AUTHORIZATION, authorization.clone());
             }
-            if let Some(body) = body {
-                request = request.json(body);
+            if body.is_some() {
+                request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
-            let failure = match request.send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    match response.bytes().await {
-                        Ok(bytes) => return classify::answer(&self.runtime_id, status, &bytes),
-                        Err(error) => classify::transport(&error),
-                    }
-                }
-                Err(error) => classify::transport(&error),
+            let request =
+                request.body(Full::new(body.clone().unwrap_or_default())).map_err(|_| ApiError::internal())?;
+            let failure = match tokio::time::timeout(limit, self.exchange(request)).await {
+                Ok(Ok((status, answer))) => return classify::answer(&self.runtime_id, status, &answer),
+                Ok(Err(failure)) => failure,
+                Err(_) => Failure::Timeout,
             };
             // The remote may have been restarted or replaced: check its protocol again next time.
             *self.verified.lock() = Verified::Unknown;
@@ -175,14 +180,24 @@ impl Client {
                 tokio::time::sleep(jittered(RETRY_PAUSE * 2u32.pow(attempt - 1))).await;
                 continue;
             }
-            log_failure(&self.runtime_id, failure);
+            tracing::debug!(runtime_id = %self.runtime_id, ?failure, "remote call failed");
             return Err(failure.error(&self.runtime_id, limit));
         }
     }
-}
 
-fn log_failure(runtime_id: &RuntimeId, failure: Failure) {
-    tracing::debug!(runtime_id = %runtime_id, ?failure, "remote call failed");
+    /// Sends one request and reads the whole (bounded) answer.
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), Failure> {
+        let response = self.http.request(request).await.map_err(|e| classify::transport(&e))?;
+        let status = response.status().as_u16();
+        let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await.map_err(|error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                Failure::Protocol
+            } else {
+                classify::transport(&*error)
+            }
+        })?;
+        Ok((status, answer.to_bytes()))
+    }
 }
 
 /// `pause` plus up to as much again, so clients that failed together do not retry together.

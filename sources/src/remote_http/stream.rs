@@ -168,7 +168,7 @@ impl Connect {
 
 async fn connect(client: &Client, request: &SubscribeRequest, after: Option<u64>) -> Result<Socket, Connect> {
     client.verify().await.map_err(Connect::Refused)?;
-    let mut url = client.url("v1/events");
+    let mut url = client.url("/v1/events");
     let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
     url.set_scheme(scheme).expect("ws and wss are valid schemes");
     {
