@@ -5,6 +5,8 @@ pub mod guard;
 mod health;
 mod openapi;
 mod runtimes;
+mod settings;
+mod ui;
 pub mod views;
 mod workers;
 
@@ -16,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use runtime_api::{ApiError, ErrorCode};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
@@ -24,7 +26,9 @@ use tower_http::trace::TraceLayer;
 
 pub use api_http::HttpError;
 pub use guard::Guard;
+pub(crate) use runtimes::{AGGREGATE_BUDGET, view as runtime_view};
 
+use crate::connections::Connections;
 use crate::metrics::Metrics;
 use crate::registry::RuntimeRegistry;
 
@@ -35,6 +39,8 @@ pub struct AppState {
     pub registry: Arc<RuntimeRegistry>,
     /// The exported metrics.
     pub metrics: Arc<Metrics>,
+    /// The runtime connections the settings API manages.
+    pub connections: Arc<Connections>,
 }
 
 /// Limits of the HTTP layer.
@@ -50,7 +56,8 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole Browser API.
 pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
-    let routes = Router::new()
+    let ui = settings_ui::ASSETS.iter().fold(Router::new(), |router, asset| router.route(asset.path, get(ui::serve)));
+    let routes = ui
         .route("/api/runtimes", get(runtimes::list))
         .route("/api/runtimes/{runtime_id}", get(runtimes::get))
         .route("/api/runtimes/{runtime_id}/workers", get(workers::list).post(workers::create))
@@ -61,6 +68,10 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .route("/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", get(workers::transcript))
         .route("/api/runtimes/{runtime_id}/events", get(events::subscribe))
         .route("/api/workers", get(workers::all))
+        .route("/api/settings/runtime-connections", get(settings::list).post(settings::add))
+        .route("/api/settings/runtime-connections/test", post(settings::test_candidate))
+        .route("/api/settings/runtime-connections/{id}", delete(settings::remove))
+        .route("/api/settings/runtime-connections/{id}/test", post(settings::test_saved))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

@@ -78,7 +78,7 @@ impl fmt::Debug for BackendConfig {
 }
 
 /// How the Browser API is served.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Listening address; binding anything but loopback requires `access_token_ref`.
     pub bind: SocketAddr,
@@ -95,7 +95,7 @@ pub struct ServerConfig {
 }
 
 /// The runtime the backend process owns.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EmbeddedConfig {
     /// Where worker records are kept.
     pub store: StoreKind,
@@ -117,7 +117,7 @@ pub enum StoreKind {
 }
 
 /// A remote `worker-runtime` process the backend connects to.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RemoteRuntimeConfig {
     /// Registry id.
     pub id: RuntimeId,
@@ -132,7 +132,7 @@ pub struct RemoteRuntimeConfig {
 }
 
 /// A read-only view over a directory of worker records.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct LocalCompatConfig {
     /// Registry id.
     pub id: RuntimeId,
@@ -145,7 +145,17 @@ pub struct LocalCompatConfig {
 /// Loads and validates the configuration of the workspace at `workspace`, reading `YOI_BACKEND_*` from the process
 /// environment.
 pub fn load(workspace: &Path, cli: &CliOverrides) -> Result<BackendConfig, ConfigError> {
-    load::load_from(workspace, cli, env::process_vars())
+    load::load_from(workspace, cli, env::process_vars(), None)
+}
+
+/// Like [`load`], with `local_text` in place of the personal file's contents: what the configuration would be
+/// if that text were written.
+pub fn load_with_local_text(
+    workspace: &Path,
+    cli: &CliOverrides,
+    local_text: &str,
+) -> Result<BackendConfig, ConfigError> {
+    load::load_from(workspace, cli, env::process_vars(), Some(local_text))
 }
 
 impl BackendConfig {

@@ -5,7 +5,9 @@
 //! type.
 
 pub mod api;
+pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod metrics;
 pub mod registry;
 pub mod server;

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use backend::cli::ConnectionsCommand;
 use backend::config::{self, CliOverrides};
+use backend::connections::Workspace;
 use backend::server::Backend;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 // Request handling allocates many small, short-lived values across threads, where the system allocator's
@@ -21,14 +23,26 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "workspace-backend", version)]
 struct Cli {
     /// Directory holding `.yoi/` (configuration, profiles, secrets).
-    #[arg(long, env = "YOI_BACKEND_WORKSPACE", default_value = ".")]
+    #[arg(long, global = true, env = "YOI_BACKEND_WORKSPACE", default_value = ".")]
     workspace: PathBuf,
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8780, or server.bind].
     #[arg(long, env = "YOI_BACKEND_BIND")]
     bind: Option<SocketAddr>,
     /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
-    #[arg(long, env = "YOI_BACKEND_LOG", default_value = "info")]
+    #[arg(long, global = true, env = "YOI_BACKEND_LOG", default_value = "info")]
     log: String,
+    /// Without a command, the backend serves.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists, adds, removes or tests runtime connections in the workspace's config file.
+    Connections {
+        #[command(subcommand)]
+        command: ConnectionsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,8 +71,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .init();
 
     let workspace = std::path::absolute(&cli.workspace).context("cannot resolve --workspace")?;
-    let config = config::load(&workspace, &CliOverrides { bind: cli.bind })?;
-    let backend = Backend::builder(config).build().await?;
+    let overrides = CliOverrides { bind: cli.bind };
+    if let Some(Command::Connections { command }) = cli.command {
+        return connections(Workspace::new(workspace, overrides), command).await;
+    }
+    let config = config::load(&workspace, &overrides)?;
+    let backend = Backend::builder(config).cli(overrides).build().await?;
+    reload_on_hangup(backend.connections().clone());
     let listening = backend.bind().await?;
     // The one line on standard output: scripts wait for it to know the backend accepts connections.
     println!("listening on http://{}", listening.local_addr());
@@ -67,6 +86,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     listening.serve(shutdown_signal()).await?;
     tracing::info!("workspace backend stopped");
     Ok(())
+}
+
+/// Runs a `connections` command: its output on standard output, a refusal as the error.
+async fn connections(workspace: Workspace, command: ConnectionsCommand) -> anyhow::Result<()> {
+    let outcome = backend::cli::run(workspace, command)
+        .await
+        .map_err(|error| anyhow::anyhow!("{}: {}", error.code.as_str(), error.message))?;
+    print!("{}", outcome.output);
+    std::io::stdout().flush()?;
+    if !outcome.success {
+        anyhow::bail!("the runtime cannot be used by this backend");
+    }
+    Ok(())
+}
+
+/// Reloads the runtime connections from the config file on every SIGHUP.
+fn reload_on_hangup(connections: std::sync::Arc<backend::connections::Connections>) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload by restarting");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match connections.reload().await {
+                Ok(reloaded) => {
+                    let changes = &reloaded.changes;
+                    tracing::info!(
+                        added = changes.added.len(),
+                        removed = changes.removed.len(),
+                        failed = changes.failed.len(),
+                        "configuration reloaded"
+                    );
+                    if reloaded.restart_required {
+                        tracing::warn!("[server] or [embedded] changed: those settings apply after a restart");
+                    }
+                }
+                Err(error) => tracing::error!(error = %error.message, "configuration not reloaded; nothing changed"),
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(connections);
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -5,14 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use runtime_api::{CloseReason, RuntimeId, RuntimeSource, SourceDescriptor, SourceKind};
+use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
+use sources::EmbeddedSource;
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
-use sources::remote_http::{RemoteHttpSource, RemoteOptions, RemoteTimeouts};
-use sources::{EmbeddedSource, LocalCompatSource};
+use sources::remote_http::RemoteTimeouts;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState, Guard, HttpLimits};
-use crate::config::{self, BackendConfig, RemoteRuntimeConfig, Secret, SecretRefError, StoreKind};
+use crate::config::{self, BackendConfig, CliOverrides, Secret, SecretRefError, StoreKind};
+use crate::connections::live::{self, Applied};
+use crate::connections::{Connections, Workspace};
 use crate::metrics::Metrics;
 use crate::registry::{RegistryError, RuntimeRegistry};
 use crate::stack::sanitize::SecretKind;
@@ -25,6 +27,7 @@ pub struct Backend {
     metrics: Arc<Metrics>,
     access_token: Option<Secret>,
     embedded: Option<EmbeddedSource>,
+    connections: Arc<Connections>,
 }
 
 /// Builds a [`Backend`]; tests use it to add mock sources and leave the embedded runtime out.
@@ -34,6 +37,7 @@ pub struct BackendBuilder {
     embedded: bool,
     stack: StackSettings,
     remote_timeouts: RemoteTimeouts,
+    cli: CliOverrides,
 }
 
 /// Why the backend could not start or stopped serving.
@@ -48,6 +52,14 @@ pub enum BackendError {
     /// Two sources share an id.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A configured runtime could not be registered.
+    #[error("cannot register runtime {id}: {reason}")]
+    Configured {
+        /// The runtime.
+        id: RuntimeId,
+        /// Why.
+        reason: String,
+    },
     /// The listening socket could not be opened.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -70,6 +82,7 @@ impl Backend {
             embedded: true,
             stack: StackSettings::default(),
             remote_timeouts: RemoteTimeouts::default(),
+            cli: CliOverrides::default(),
         }
     }
 
@@ -78,9 +91,18 @@ impl Backend {
         &self.registry
     }
 
+    /// The runtime connections, for reloading them from the config file (SIGHUP).
+    pub fn connections(&self) -> &Arc<Connections> {
+        &self.connections
+    }
+
     /// The HTTP application for a server bound at `bound` (the guard accepts that address's names).
     pub fn router(&self, bound: SocketAddr) -> Router {
-        let state = AppState { registry: self.registry.clone(), metrics: self.metrics.clone() };
+        let state = AppState {
+            registry: self.registry.clone(),
+            metrics: self.metrics.clone(),
+            connections: self.connections.clone(),
+        };
         let guard = Guard::new(bound, &self.config.server, self.access_token.clone());
         let limits = HttpLimits {
             body_limit_bytes: self.config.server.body_limit_bytes,
@@ -132,6 +154,12 @@ impl BackendBuilder {
         self
     }
 
+    /// The command-line values the configuration was loaded with, so a reload loads it the same way.
+    pub fn cli(mut self, cli: CliOverrides) -> Self {
+        self.cli = cli;
+        self
+    }
+
     /// Replaces the time limits of every remote runtime's calls (tests shorten them).
     pub fn remote_timeouts(mut self, timeouts: RemoteTimeouts) -> Self {
         self.remote_timeouts = timeouts;
@@ -165,60 +193,16 @@ impl BackendBuilder {
         for (source, sanitizer) in self.extra {
             registry.register(source, sanitizer)?;
         }
-        for remote in &config.remotes {
-            register_remote(&registry, remote, &self.remote_timeouts)?;
+        let mut applied = Applied::default();
+        let outcome = live::reconcile(&registry, &mut applied, &config, &self.remote_timeouts);
+        if let Some((id, reason)) = outcome.failed.into_iter().next() {
+            return Err(BackendError::Configured { id, reason });
         }
-        for view in &config.local_compat {
-            let source = LocalCompatSource::new(view.id.clone(), view.display_name.clone(), view.path.clone());
-            let secrets = Sanitizer::new().secret(SecretKind::Path, &view.id, &view.path.display().to_string());
-            registry.register(Arc::new(source), secrets)?;
-        }
-        Ok(Backend { config, registry, metrics, access_token, embedded })
+        let workspace = Workspace::new(config.workspace.clone(), self.cli);
+        let connections =
+            Arc::new(Connections::new(workspace, registry.clone(), self.remote_timeouts, &config, applied));
+        Ok(Backend { config, registry, metrics, access_token, embedded, connections })
     }
-}
-
-/// Registers a remote runtime. One that cannot even be set up (an unusable CA file, say) is still listed, as
-/// inactive with the reason; one that is down is listed and starts working when it comes up.
-fn register_remote(
-    registry: &RuntimeRegistry,
-    remote: &RemoteRuntimeConfig,
-    timeouts: &RemoteTimeouts,
-) -> Result<(), RegistryError> {
-    let options = RemoteOptions {
-        runtime_id: remote.id.clone(),
-        display_name: remote.display_name.clone(),
-        endpoint: remote.endpoint.clone(),
-        token_ref: remote.token_ref.clone(),
-        ca_file: remote.ca_file.clone(),
-        timeouts: *timeouts,
-    };
-    match RemoteHttpSource::new(options) {
-        Ok(source) => registry.register(Arc::new(source), remote_secrets(remote)).map(drop),
-        Err(error) => {
-            tracing::warn!(runtime_id = %remote.id, %error, "remote runtime cannot be set up");
-            let descriptor = descriptor(&remote.id, &remote.display_name, SourceKind::RemoteHttp);
-            registry.register_inactive(descriptor, error.to_string()).map(drop)
-        }
-    }
-}
-
-/// What a remote's answers must never show: its endpoint, its token and where the token comes from.
-fn remote_secrets(remote: &RemoteRuntimeConfig) -> Sanitizer {
-    let owner = &remote.id;
-    let mut sanitizer = Sanitizer::new().endpoint(owner, &remote.endpoint);
-    if let Some(token_ref) = &remote.token_ref {
-        for form in token_ref.revealing_forms() {
-            sanitizer = sanitizer.secret(SecretKind::TokenRef, owner, &form);
-        }
-        // Best effort: a token that cannot be read now is never sent either.
-        if let Ok(token) = token_ref.resolve() {
-            sanitizer = sanitizer.secret(SecretKind::Token, owner, token.expose());
-        }
-    }
-    if let Some(ca_file) = &remote.ca_file {
-        sanitizer = sanitizer.secret(SecretKind::Path, owner, &ca_file.display().to_string());
-    }
-    sanitizer
 }
 
 /// What the embedded runtime's answers must never show: where it keeps its data and its profiles.
@@ -228,10 +212,6 @@ fn embedded_secrets(config: &BackendConfig) -> Sanitizer {
     paths.into_iter().flatten().fold(Sanitizer::new(), |sanitizer, path| {
         sanitizer.secret(SecretKind::Path, &owner, &path.display().to_string())
     })
-}
-
-fn descriptor(id: &RuntimeId, display_name: &str, kind: SourceKind) -> SourceDescriptor {
-    SourceDescriptor { runtime_id: id.clone(), display_name: display_name.to_owned(), kind }
 }
 
 /// A backend with its socket open, about to serve.

@@ -128,6 +128,8 @@ pub struct ApiError {
     pub worker_id: Option<WorkerId>,
     /// For `cursor_expired`: the earliest event seq a client can still resume after.
     pub earliest_seq: Option<u64>,
+    /// For an error about one field of a request body: that field's name, so a form can show it in place.
+    pub field: Option<String>,
 }
 
 /// The JSON body of every error response: `{"error": {...}}`.
@@ -162,6 +164,9 @@ struct ErrorObject {
     /// For `cursor_expired`: the earliest event seq a client can still resume after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     earliest_seq: Option<u64>,
+    /// For an error about one field of a request body: that field's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
 }
 
 impl From<ApiError> for ErrorObject {
@@ -173,6 +178,7 @@ impl From<ApiError> for ErrorObject {
             runtime_id: e.runtime_id,
             worker_id: e.worker_id,
             earliest_seq: e.earliest_seq,
+            field: e.field,
         }
     }
 }
@@ -185,6 +191,7 @@ impl From<ErrorObject> for ApiError {
             runtime_id: o.runtime_id,
             worker_id: o.worker_id,
             earliest_seq: o.earliest_seq,
+            field: o.field,
         }
     }
 }
@@ -222,7 +229,7 @@ impl utoipa::ToSchema for ApiError {
 impl ApiError {
     /// An error with a code and message and no ids.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), runtime_id: None, worker_id: None, earliest_seq: None }
+        ApiError { code, message: message.into(), runtime_id: None, worker_id: None, earliest_seq: None, field: None }
     }
 
     /// Names the runtime this error concerns.
@@ -234,6 +241,12 @@ impl ApiError {
     /// Names the worker this error concerns.
     pub fn with_worker(mut self, worker_id: WorkerId) -> Self {
         self.worker_id = Some(worker_id);
+        self
+    }
+
+    /// Names the request field this error is about.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
         self
     }
 

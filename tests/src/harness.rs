@@ -41,6 +41,13 @@ pub struct ServedBackend {
     _workspace: tempfile::TempDir,
 }
 
+impl ServedBackend {
+    /// The workspace directory the backend was started in.
+    pub fn workspace(&self) -> &std::path::Path {
+        self._workspace.path()
+    }
+}
+
 impl Drop for ServedBackend {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

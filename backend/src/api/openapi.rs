@@ -3,7 +3,7 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use super::{events, health, runtimes, views, workers};
+use super::{events, health, runtimes, settings, views, workers};
 
 /// The document.
 #[derive(OpenApi)]
@@ -21,6 +21,11 @@ use super::{events, health, runtimes, views, workers};
         workers::transcript,
         workers::all,
         events::subscribe,
+        settings::list,
+        settings::add,
+        settings::remove,
+        settings::test_saved,
+        settings::test_candidate,
         health::live,
         health::ready,
         health::metrics,
@@ -61,6 +66,11 @@ mod tests {
             ("/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", "get"),
             ("/api/runtimes/{runtime_id}/events", "get"),
             ("/api/workers", "get"),
+            ("/api/settings/runtime-connections", "get"),
+            ("/api/settings/runtime-connections", "post"),
+            ("/api/settings/runtime-connections/{id}", "delete"),
+            ("/api/settings/runtime-connections/{id}/test", "post"),
+            ("/api/settings/runtime-connections/test", "post"),
             ("/api/openapi.json", "get"),
             ("/healthz", "get"),
             ("/readyz", "get"),
@@ -69,7 +79,7 @@ mod tests {
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
-        assert_eq!(paths.len(), 14, "a documented path the router does not serve?");
+        assert_eq!(paths.len(), 18, "a documented path the router does not serve?");
         let schemas = document["components"]["schemas"].as_object().unwrap();
         for name in ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode"] {
             assert!(schemas.contains_key(name), "schema {name} missing");

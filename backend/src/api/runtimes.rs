@@ -38,7 +38,7 @@ pub(crate) async fn get(
 }
 
 /// Asks a runtime for its summary (within `budget`, if given) and describes it with the result.
-async fn view(entry: &Registered, budget: Option<Duration>) -> RuntimeView {
+pub(crate) async fn view(entry: &Registered, budget: Option<Duration>) -> RuntimeView {
     let descriptor = entry.descriptor();
     let mut notes = Vec::new();
     let summary = match (entry.inactive_reason(), budget) {

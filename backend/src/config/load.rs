@@ -12,10 +12,13 @@ use super::{
 };
 
 /// [`super::load`] with the environment variables given, so tests need not touch the process environment.
+///
+/// With `local_text`, that text stands in for the personal file, so an edit can be checked before it is written.
 pub(super) fn load_from(
     workspace: &Path,
     cli: &CliOverrides,
     vars: impl IntoIterator<Item = (String, String)>,
+    local_text: Option<&str>,
 ) -> Result<BackendConfig, ConfigError> {
     let workspace =
         std::path::absolute(workspace).map_err(|_| ConfigError::Workspace { path: workspace.to_owned() })?;
@@ -30,7 +33,11 @@ pub(super) fn load_from(
     // (team-shared) rather than replacing them; its scalars still win.
     for (name, order) in [(CONFIG_FILE, Order::Merge), (LOCAL_CONFIG_FILE, Order::Admerge)] {
         let path = workspace.join(name);
-        let Some(text) = file::read(&path)? else { continue };
+        let text = match (order, local_text) {
+            (Order::Admerge, Some(text)) => Some(text.to_owned()),
+            _ => file::read(&path)?,
+        };
+        let Some(text) = text else { continue };
         match file::parse(&path, &text, order) {
             Ok(layer) => {
                 let provider = Serialized::defaults(layer.table);

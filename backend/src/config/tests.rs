@@ -41,7 +41,7 @@ impl Workspace {
     }
 
     fn load(&self, vars: &[(&str, &str)], cli: &CliOverrides) -> Result<BackendConfig, ConfigError> {
-        load_from(self.path(), cli, vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        load_from(self.path(), cli, vars.iter().map(|(k, v)| (k.to_string(), v.to_string())), None)
     }
 
     fn load_ok(&self) -> BackendConfig {
@@ -112,8 +112,8 @@ fn defaults_apply_when_no_files_exist() {
 #[test]
 fn missing_yoi_folder_is_fine_and_missing_workspace_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    assert!(load_from(dir.path(), &CliOverrides::default(), []).is_ok());
-    let err = load_from(&dir.path().join("nope"), &CliOverrides::default(), []).unwrap_err();
+    assert!(load_from(dir.path(), &CliOverrides::default(), [], None).is_ok());
+    let err = load_from(&dir.path().join("nope"), &CliOverrides::default(), [], None).unwrap_err();
     assert!(matches!(err, ConfigError::Workspace { .. }), "{err}");
 }
 

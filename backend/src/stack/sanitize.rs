@@ -206,6 +206,9 @@ pub trait Sanitize {
 impl Sanitize for ApiError {
     fn sanitize(&mut self, with: &Sanitizer) {
         with.diagnostic(&mut self.message);
+        if let Some(field) = &mut self.field {
+            with.text(field);
+        }
     }
 }
 

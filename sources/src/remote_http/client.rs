@@ -121,6 +121,11 @@ impl Client {
         Ok(summary)
     }
 
+    /// `GET /v1/runtime` without checking what it says.
+    pub(super) async fn probe(&self) -> Result<serde_json::Value, ApiError> {
+        self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None).await
+    }
+
     /// Makes sure the remote speaks this protocol before the first call and after connections failed.
     pub(super) async fn verify(&self) -> Result<(), ApiError> {
         if *self.verified.lock() == Verified::Compatible {

@@ -1,0 +1,198 @@
+//! The connections as the Settings page shows them: what the files say, joined with what the registry serves.
+
+use std::path::Path;
+
+use futures::future::join_all;
+use runtime_api::{ErrorCode, RuntimeId, RuntimeStatus, SourceKind};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rules::check_token_ref;
+use crate::api::runtime_view;
+use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, SecretRef};
+use crate::registry::RuntimeRegistry;
+
+/// Answer of `GET /api/settings/runtime-connections`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionList {
+    /// The embedded runtime first, then configured runtimes in file order, then any other served runtime.
+    pub connections: Vec<ConnectionView>,
+}
+
+/// Which config file defines a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DefinedIn {
+    /// `.yoi/workspace-backend.local.toml`, the file the settings API edits.
+    Local,
+    /// `.yoi/workspace-backend.toml`, read-only here.
+    Shared,
+}
+
+/// One connection; never a token value.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConnectionView {
+    /// Runtime id.
+    pub id: RuntimeId,
+    /// Name shown.
+    pub display_name: String,
+    /// Which kind of source serves it.
+    pub kind: SourceKind,
+    /// The embedded runtime.
+    pub builtin: bool,
+    /// Whether the settings API can remove it.
+    pub deletable: bool,
+    /// Whether a config file defines it as it stands on disk now.
+    pub persisted: bool,
+    /// Which file, when persisted.
+    pub defined_in: Option<DefinedIn>,
+    /// Base URL of a remote runtime, shown to the operator who manages it.
+    pub endpoint: Option<String>,
+    /// The token reference, when it lies in the runtime-token namespace.
+    pub token_ref: Option<String>,
+    /// Whether a token is configured at all.
+    pub has_token: bool,
+    /// Whether the registry serves it now.
+    pub active: bool,
+    /// Its condition, from a summary call bounded like `/api/runtimes`.
+    pub status: RuntimeStatus,
+    /// Whether its protocol is known to be compatible; `null` when it has not answered.
+    pub compatible: Option<bool>,
+    /// Sanitized notes: why it is inactive, its last failure.
+    pub notes: Vec<String>,
+}
+
+/// Every connection.
+pub(super) async fn list(
+    workspace: &Path,
+    config: &BackendConfig,
+    local_ids: &[String],
+    registry: &RuntimeRegistry,
+) -> ConnectionList {
+    let mut rows = Vec::new();
+    let embedded = runtime_id(EMBEDDED_RUNTIME_ID);
+    if registry.get(&embedded).is_ok() {
+        rows.push(Row { id: embedded, persisted: None, kind: SourceKind::Embedded });
+    }
+    rows.extend(config.remotes.iter().map(|r| Row {
+        id: r.id.clone(),
+        persisted: Some(Persisted::Remote(r, defined_in(local_ids, &r.id))),
+        kind: SourceKind::RemoteHttp,
+    }));
+    rows.extend(config.local_compat.iter().map(|v| Row {
+        id: v.id.clone(),
+        persisted: Some(Persisted::View(&v.display_name)),
+        kind: SourceKind::LocalCompat,
+    }));
+    for entry in registry.list() {
+        if !rows.iter().any(|row| &row.id == entry.runtime_id()) {
+            rows.push(Row { id: entry.runtime_id().clone(), persisted: None, kind: entry.descriptor().kind });
+        }
+    }
+    let views = rows.iter().map(|row| view(workspace, row, registry));
+    ConnectionList { connections: join_all(views).await }
+}
+
+/// The connection `id`, as [`list`] would show it.
+pub(super) async fn one(
+    workspace: &Path,
+    config: &BackendConfig,
+    local_ids: &[String],
+    registry: &RuntimeRegistry,
+    id: &RuntimeId,
+) -> ConnectionView {
+    let remote = config.remotes.iter().find(|r| &r.id == id);
+    let row = Row {
+        id: id.clone(),
+        persisted: remote.map(|r| Persisted::Remote(r, defined_in(local_ids, id))),
+        kind: SourceKind::RemoteHttp,
+    };
+    view(workspace, &row, registry).await
+}
+
+/// A connection before the registry is asked about it.
+struct Row<'a> {
+    id: RuntimeId,
+    persisted: Option<Persisted<'a>>,
+    kind: SourceKind,
+}
+
+/// What a config file says about a connection.
+enum Persisted<'a> {
+    Remote(&'a crate::config::RemoteRuntimeConfig, DefinedIn),
+    View(&'a str),
+}
+
+async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> ConnectionView {
+    let entry = registry.get(&row.id).ok();
+    let live = match &entry {
+        Some(entry) => Some(runtime_view(entry, Some(crate::api::AGGREGATE_BUDGET)).await),
+        None => None,
+    };
+    let builtin = row.id.as_str() == EMBEDDED_RUNTIME_ID;
+    let (display_name, defined_in, endpoint, token_ref, has_token) = match &row.persisted {
+        Some(Persisted::Remote(remote, defined_in)) => (
+            remote.display_name.clone(),
+            Some(*defined_in),
+            Some(remote.endpoint.to_string()),
+            remote.token_ref.as_ref().and_then(|r| shown_token_ref(workspace, r)),
+            remote.token_ref.is_some(),
+        ),
+        Some(Persisted::View(name)) => ((*name).to_owned(), None, None, None, false),
+        None => {
+            let name = entry.as_ref().map_or_else(|| row.id.to_string(), |e| e.descriptor().display_name.clone());
+            (name, None, None, None, false)
+        }
+    };
+    let mut notes = Vec::new();
+    let compatible = live.as_ref().and_then(|live| {
+        notes.extend(live.diagnostics.notes.iter().cloned());
+        let last_error = live.diagnostics.calls.last_error.as_ref();
+        if live.protocol.is_none()
+            && let Some(error) = last_error
+        {
+            notes.push(error.message.clone());
+        }
+        match (&live.protocol, last_error) {
+            (Some(protocol), _) => Some(protocol.is_compatible()),
+            (None, Some(error)) if error.code == ErrorCode::RuntimeIncompatible => Some(false),
+            _ => None,
+        }
+    });
+    if entry.is_none() && row.persisted.is_some() {
+        notes.push("not served yet: reload the backend (SIGHUP) or restart it".to_owned());
+    }
+    ConnectionView {
+        id: row.id.clone(),
+        display_name,
+        kind: row.kind,
+        builtin,
+        deletable: matches!(row.persisted, Some(Persisted::Remote(_, DefinedIn::Local))),
+        persisted: row.persisted.is_some(),
+        defined_in,
+        endpoint,
+        token_ref,
+        has_token,
+        active: live.as_ref().is_some_and(|l| l.active),
+        status: live.as_ref().map_or(RuntimeStatus::Unavailable, |l| l.status),
+        compatible,
+        notes,
+    }
+}
+
+fn defined_in(local_ids: &[String], id: &RuntimeId) -> DefinedIn {
+    if local_ids.iter().any(|local| local == id.as_str()) { DefinedIn::Local } else { DefinedIn::Shared }
+}
+
+/// The reference as the operator would type it, when it lies in the runtime-token namespace.
+fn shown_token_ref(workspace: &Path, token_ref: &SecretRef) -> Option<String> {
+    let text = match token_ref {
+        SecretRef::Env(name) => format!("env:{name}"),
+        SecretRef::File(path) => format!("file:{}", path.strip_prefix(workspace).ok()?.display()),
+    };
+    check_token_ref(&text).is_ok().then_some(text)
+}
+
+fn runtime_id(id: &str) -> RuntimeId {
+    RuntimeId::parse(id).expect("a valid id")
+}

@@ -1,0 +1,174 @@
+//! What a connection added through the settings API or the CLI must satisfy, each problem naming its field.
+
+use std::path::{Component, Path};
+
+use runtime_api::{ApiError, RuntimeId};
+use serde::Deserialize;
+use url::Url;
+use utoipa::ToSchema;
+
+use crate::config::{SecretRef, check_display_name, parse_endpoint};
+
+/// Prefix of the environment variables the settings API may name as a token reference.
+pub const TOKEN_ENV_PREFIX: &str = "YOI_RUNTIME_TOKEN_";
+/// Directory, relative to the workspace, of the files the settings API may name as a token reference.
+pub const TOKEN_FILE_DIR: &str = ".yoi/secrets";
+
+/// A connection as an operator types it: the body of the add and test routes.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDraft {
+    /// The runtime id it is registered under.
+    pub id: String,
+    /// Base URL of the `worker-runtime` process.
+    pub endpoint: String,
+    /// Name shown in the UI.
+    pub display_name: String,
+    /// Where the token is read from (`env:YOI_RUNTIME_TOKEN_*` or `file:.yoi/secrets/...`); never the token.
+    #[serde(default)]
+    pub token_ref: Option<String>,
+}
+
+/// A draft that passed every rule; the strings are kept as typed, for the config file.
+#[derive(Debug, Clone)]
+pub struct CheckedConnection {
+    /// The id.
+    pub id: RuntimeId,
+    /// The endpoint, parsed.
+    pub endpoint: Url,
+    /// The endpoint as typed.
+    pub endpoint_text: String,
+    /// The display name.
+    pub display_name: String,
+    /// The token reference as typed, if any.
+    pub token_ref: Option<String>,
+}
+
+impl ConnectionDraft {
+    /// Checks every field, in form order; the first problem is the answer, naming its field.
+    pub fn check(&self) -> Result<CheckedConnection, ApiError> {
+        // An id already taken (the embedded runtime's among them) is a `duplicate_connection`, found where the
+        // other runtimes are known.
+        let id = RuntimeId::parse(self.id.trim()).map_err(|err| field_error("id", err))?;
+        check_display_name(&self.display_name).map_err(|err| field_error("display_name", err))?;
+        let endpoint_text = self.endpoint.trim().to_owned();
+        let endpoint = parse_endpoint(&endpoint_text).map_err(|err| field_error("endpoint", err))?;
+        let token_ref = match self.token_ref.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                check_token_ref(text).map_err(|message| field_error("token_ref", message))?;
+                Some(text.to_owned())
+            }
+        };
+        Ok(CheckedConnection { id, endpoint, endpoint_text, display_name: self.display_name.clone(), token_ref })
+    }
+}
+
+/// `invalid_request` about one field.
+pub fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
+    let message = message.to_string();
+    let name = if field == "token_ref" { "token reference".to_owned() } else { field.replace('_', " ") };
+    // Most messages already start with the field's name ("endpoint must have a host").
+    let named = message.starts_with(&name) || message.starts_with(&format!("runtime {name}"));
+    let message = if named { message } else { format!("{name}: {message}") };
+    ApiError::invalid(message).with_field(field)
+}
+
+/// Accepts only references inside the runtime-token namespace, so the page cannot make the backend send an
+/// arbitrary variable or file to an endpoint of its choosing.
+pub fn check_token_ref(text: &str) -> Result<(), String> {
+    let outside = || {
+        format!(
+            "only `env:{TOKEN_ENV_PREFIX}<NAME>` or `file:{TOKEN_FILE_DIR}/<name>` references can be set here; \
+             other references can be set by editing the config file"
+        )
+    };
+    match SecretRef::parse(text).map_err(|err| err.to_string())? {
+        SecretRef::Env(name) => {
+            let suffix = name.strip_prefix(TOKEN_ENV_PREFIX).ok_or_else(outside)?;
+            if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(format!("the variable must be `{TOKEN_ENV_PREFIX}` followed by A-Z, 0-9 or _"));
+            }
+            Ok(())
+        }
+        SecretRef::File(path) => {
+            let inside = path.strip_prefix(Path::new(TOKEN_FILE_DIR)).map_err(|_| outside())?;
+            let plain = inside.components().all(|c| matches!(c, Component::Normal(_)));
+            if inside.as_os_str().is_empty() || !plain {
+                return Err(format!("the file must be a plain path below `{TOKEN_FILE_DIR}/`, without `..`"));
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(id: &str, endpoint: &str, name: &str, token_ref: Option<&str>) -> ConnectionDraft {
+        ConnectionDraft {
+            id: id.into(),
+            endpoint: endpoint.into(),
+            display_name: name.into(),
+            token_ref: token_ref.map(Into::into),
+        }
+    }
+
+    fn field_of(draft: ConnectionDraft) -> Option<String> {
+        draft.check().unwrap_err().field
+    }
+
+    #[test]
+    fn a_good_draft_passes_and_keeps_what_was_typed() {
+        let checked = draft("dev", "http://127.0.0.1:8790", "Dev", Some("env:YOI_RUNTIME_TOKEN_DEV")).check().unwrap();
+        assert_eq!(checked.id.as_str(), "dev");
+        assert_eq!(checked.endpoint_text, "http://127.0.0.1:8790");
+        assert_eq!(checked.token_ref.as_deref(), Some("env:YOI_RUNTIME_TOKEN_DEV"));
+        let checked = draft("dev", "https://rt.example", "Dev", Some("")).check().unwrap();
+        assert_eq!(checked.token_ref, None, "an empty reference means none");
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        let ok = "http://127.0.0.1:8790";
+        assert_eq!(field_of(draft("Dev!", ok, "Dev", None)).as_deref(), Some("id"));
+        for endpoint in ["ftp://x", "http://", "http://u:p@h", "http://h/?q=1", "http://h/#f", "not a url"] {
+            assert_eq!(field_of(draft("dev", endpoint, "Dev", None)).as_deref(), Some("endpoint"), "{endpoint}");
+        }
+        for name in ["", "  ", "a\u{7}b", &"x".repeat(101)] {
+            assert_eq!(field_of(draft("dev", ok, name, None)).as_deref(), Some("display_name"), "{name:?}");
+        }
+        let error = draft("dev", "ftp://x", "Dev", None).check().unwrap_err();
+        assert_eq!(error.code, runtime_api::ErrorCode::InvalidRequest);
+        assert_eq!(error.message, "endpoint scheme must be http or https");
+        let error = draft("dev", "http://h", "Dev", Some("env:HOME")).check().unwrap_err();
+        assert!(error.message.starts_with("token reference: only `env:YOI_RUNTIME_TOKEN_"), "{}", error.message);
+    }
+
+    #[test]
+    fn token_references_stay_inside_the_runtime_token_namespace() {
+        for good in [
+            "env:YOI_RUNTIME_TOKEN_DEV",
+            "env:YOI_RUNTIME_TOKEN_A_1",
+            "file:.yoi/secrets/dev",
+            "file:.yoi/secrets/a/b.txt",
+        ] {
+            assert!(check_token_ref(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "env:HOME",
+            "env:AWS_SECRET_ACCESS_KEY",
+            "env:YOI_RUNTIME_TOKEN_",
+            "env:YOI_RUNTIME_TOKEN_dev",
+            "file:/etc/shadow",
+            "file:.yoi/secrets/../workspace-backend.toml",
+            "file:.yoi/secrets/",
+            "file:../.yoi/secrets/x",
+            "vault:x",
+            "YOI_RUNTIME_TOKEN_DEV",
+        ] {
+            assert!(check_token_ref(bad).is_err(), "{bad}");
+        }
+    }
+}
