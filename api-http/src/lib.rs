@@ -4,5 +4,7 @@
 
 mod error;
 pub mod events;
+mod shutdown;
 
 pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
+pub use shutdown::shutdown_signal;

@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     println!("listening on http://{}", listening.local_addr());
     std::io::stdout().flush()?;
     tracing::info!(address = %listening.local_addr(), "workspace backend started");
-    listening.serve(shutdown_signal()).await?;
+    listening.serve(api_http::shutdown_signal()).await?;
     tracing::info!("workspace backend stopped");
     Ok(())
 }
@@ -129,26 +129,4 @@ fn reload_on_hangup(connections: std::sync::Arc<backend::connections::Connection
     });
     #[cfg(not(unix))]
     drop(connections);
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

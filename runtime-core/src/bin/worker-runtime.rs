@@ -127,7 +127,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let app = server::router(runtime.clone(), token);
     let stopping = runtime.clone();
     let stop = async move {
-        shutdown_signal().await;
+        api_http::shutdown_signal().await;
         // Ends event streams (so open sockets do not hold the shutdown), stops turns and flushes the store;
         // requests already waiting for durability complete.
         if let Err(error) = stopping.shutdown().await {
@@ -149,23 +149,4 @@ fn token(cli: &Cli) -> anyhow::Result<Option<BearerToken>> {
         return Ok(None);
     };
     BearerToken::new(raw).map(Some).context("the token is empty")
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }
