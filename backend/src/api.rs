@@ -60,6 +60,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
     let routes = ui
         .route("/api/runtimes", get(runtimes::list))
         .route("/api/runtimes/{runtime_id}", get(runtimes::get))
+        .route("/api/runtimes/{runtime_id}/profiles", get(runtimes::profiles))
         .route("/api/runtimes/{runtime_id}/workers", get(workers::list).post(workers::create))
         .route("/api/runtimes/{runtime_id}/workers/{worker_id}", get(workers::get))
         .route("/api/runtimes/{runtime_id}/workers/{worker_id}/input", post(workers::input))

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use runtime_api::{
     ApiError, CancelAck, CloseReason, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck, SubscribeRequest,
-    TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    LifecycleRequest, ListQuery, ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck,
+    SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use tower::ServiceExt;
 
@@ -166,6 +166,8 @@ operations! {
     cancel(worker_id: WorkerId, request: LifecycleRequest) -> CancelAck = SourceRequest::Cancel(worker_id, request) => Cancel;
     /// A transcript page.
     transcript(worker_id: WorkerId, query: TranscriptQuery) -> TranscriptPage = SourceRequest::Transcript(worker_id, query) => Transcript;
+    /// The runtime's profiles.
+    profiles() -> ProfileList = SourceRequest::Profiles => Profiles;
 }
 
 impl Registered {

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use runtime_api::{
     ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    RuntimeId, RuntimeSource, RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail,
-    WorkerId, WorkerPage,
+    ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery,
+    WorkerDetail, WorkerId, WorkerPage,
 };
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -51,6 +51,8 @@ pub enum SourceRequest {
     Transcript(WorkerId, TranscriptQuery),
     /// Open an event stream.
     Subscribe(SubscribeRequest),
+    /// The profiles workers can be created with.
+    Profiles,
 }
 
 /// What a source answered.
@@ -71,6 +73,8 @@ pub enum SourceResponse {
     Transcript(TranscriptPage),
     /// For [`SourceRequest::Subscribe`].
     Stream(FrameStream),
+    /// For [`SourceRequest::Profiles`].
+    Profiles(ProfileList),
 }
 
 /// The operations, for deadlines, logs and metric labels.
@@ -94,6 +98,8 @@ pub enum Operation {
     Transcript,
     /// Opening an event stream.
     Subscribe,
+    /// The profiles list.
+    Profiles,
 }
 
 impl Operation {
@@ -109,6 +115,7 @@ impl Operation {
             Operation::Cancel => "cancel",
             Operation::Transcript => "transcript",
             Operation::Subscribe => "subscribe",
+            Operation::Profiles => "profiles",
         }
     }
 
@@ -131,6 +138,7 @@ impl SourceRequest {
             SourceRequest::Cancel(..) => Operation::Cancel,
             SourceRequest::Transcript(..) => Operation::Transcript,
             SourceRequest::Subscribe(_) => Operation::Subscribe,
+            SourceRequest::Profiles => Operation::Profiles,
         }
     }
 }

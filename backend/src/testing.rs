@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use runtime_api::{
     ApiError, CancelAck, Capabilities, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest,
-    ListQuery, ProtocolInfo, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
-    SourceDescriptor, SourceKind, StopAck, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery,
-    WorkerCounts, WorkerDetail, WorkerId, WorkerPage,
+    ListQuery, ProfileList, ProtocolInfo, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot,
+    SnapshotState, SourceDescriptor, SourceKind, StopAck, StreamFrame, SubscribeRequest, TranscriptPage,
+    TranscriptQuery, WorkerCounts, WorkerDetail, WorkerId, WorkerPage,
 };
 
 /// A read-only source whose subscriptions send a snapshot and then stay open forever.
@@ -68,5 +68,8 @@ impl RuntimeSource for PendingStreamSource {
             state: SnapshotState::Runtime { runtime: self.summary_now() },
         });
         Ok(Box::pin(futures::StreamExt::chain(futures::stream::iter([snapshot]), futures::stream::pending())))
+    }
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        Ok(ProfileList::default())
     }
 }

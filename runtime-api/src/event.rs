@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::ids::WorkerId;
+use crate::turn::{FailureReason, Usage};
 use crate::worker::{InputDisposition, InputKind, WorkerState, WorkerSummary};
 
 /// One event.
@@ -66,6 +67,9 @@ pub enum EventBody {
         turn_id: u64,
         /// The assistant entry.
         transcript_seq: u64,
+        /// Tokens the provider counted, when it reported them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<Usage>,
     },
     /// A turn was cancelled (running, or queued and never started).
     TurnCancelled {
@@ -76,6 +80,9 @@ pub enum EventBody {
         /// The reason given with the cancel, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// The assistant entry keeping the output produced before the cancel, when there was any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_seq: Option<u64>,
     },
     /// A turn's executor failed.
     TurnFailed {
@@ -83,8 +90,14 @@ pub enum EventBody {
         turn_id: u64,
         /// The notice entry.
         transcript_seq: u64,
-        /// What went wrong, without internals.
+        /// Why, as a stable code.
+        #[serde(default)]
+        reason: FailureReason,
+        /// What went wrong, in words, without internals.
         error: String,
+        /// The assistant entry keeping the output produced before the failure, when there was any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_seq: Option<u64>,
     },
     /// A turn was cut off because the runtime stopped while it ran; recorded when the runtime restarts.
     TurnInterrupted {

@@ -14,6 +14,7 @@ pub mod runtime;
 pub mod source;
 pub mod stream;
 pub mod transcript;
+pub mod turn;
 pub mod worker;
 
 pub use error::{ApiError, ErrorCode, ErrorEnvelope};
@@ -22,11 +23,13 @@ pub use ids::{IdError, RuntimeId, WorkerId, WorkerRef};
 pub use page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
 pub use relabel::Relabel;
 pub use runtime::{
-    Capabilities, ProfileInfo, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind, WorkerCounts,
+    Capabilities, ProfileInfo, ProfileList, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind,
+    WorkerCounts,
 };
 pub use source::{FrameStream, RuntimeSource};
 pub use stream::{CloseReason, Snapshot, SnapshotState, StreamFrame, SubscribeRequest};
 pub use transcript::{Role, TranscriptEntry};
+pub use turn::{FailureReason, TurnOutcome, Usage};
 pub use worker::{
     CancelAck, CancelOutcome, CreateWorkerRequest, InputAck, InputDisposition, InputKind, InputRequest,
     LifecycleRequest, StopAck, StopOutcome, TurnInfo, WhenBusy, WorkerDetail, WorkerState, WorkerSummary,

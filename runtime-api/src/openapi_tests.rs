@@ -28,6 +28,10 @@ use conforms::{conforms, resolve, strings};
     WorkerPage,
     Capabilities,
     ProfileInfo,
+    ProfileList,
+    Usage,
+    TurnOutcome,
+    FailureReason,
     ProtocolInfo,
     RuntimeStatus,
     RuntimeSummary,
@@ -112,6 +116,7 @@ fn sample_worker() -> WorkerDetail {
             state: WorkerState::Busy,
             profile: "default".into(),
             executor: "echo".into(),
+            model: Some("m".into()),
             created_at: at,
             updated_at: at,
             transcript_len: 3,
@@ -120,6 +125,29 @@ fn sample_worker() -> WorkerDetail {
         current_turn: Some(TurnInfo { turn_id: 2, started_at: at }),
         queued_inputs: 1,
         end_reason: None,
+        usage: Usage { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+    }
+}
+
+/// A transcript page with an assistant entry that carries every reply fact.
+fn sample_transcript() -> TranscriptPage {
+    let at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let reply = TranscriptEntry {
+        outcome: Some(TurnOutcome::Cancelled),
+        executor: Some("openai".into()),
+        model: Some("m".into()),
+        finish_reason: Some("stop".into()),
+        usage: Some(Usage { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }),
+        first_token_ms: Some(12),
+        duration_ms: Some(40),
+        ..TranscriptEntry::new(2, Role::Assistant, "hello".into(), at, Some(1))
+    };
+    TranscriptPage {
+        worker_id: WorkerId::parse("w-1").unwrap(),
+        entries: vec![TranscriptEntry::new(1, Role::User, "hi".into(), at, Some(1)), reply],
+        limit: 50,
+        next_after: None,
+        last_seq: 2,
     }
 }
 
@@ -132,7 +160,11 @@ fn sample_runtime() -> RuntimeSummary {
         workers: WorkerCounts { total: 1, busy: 1, ..Default::default() },
         capabilities: Capabilities {
             when_busy: WhenBusy::ALL.to_vec(),
-            profiles: vec![ProfileInfo { name: "default".into(), executor: "echo".into() }],
+            profiles: vec![ProfileInfo {
+                model: Some("m".into()),
+                description: Some("d".into()),
+                ..ProfileInfo::new("default", "openai")
+            }],
             ..Capabilities::read_only()
         },
         protocol: ProtocolInfo::current(&[runtime::feature::EVENTS]),
@@ -166,7 +198,15 @@ fn sample_frames() -> Vec<StreamFrame> {
             disposition: InputDisposition::Queued,
         }),
         event(EventBody::TurnDelta { turn_id: 2, delta: "hel".into() }),
-        event(EventBody::TurnCancelled { turn_id: 2, transcript_seq: 4, reason: Some("r".into()) }),
+        event(EventBody::TurnCancelled { turn_id: 2, transcript_seq: 4, reason: Some("r".into()), reply_seq: Some(3) }),
+        event(EventBody::TurnCompleted { turn_id: 2, transcript_seq: 4, usage: Some(Usage::default()) }),
+        event(EventBody::TurnFailed {
+            turn_id: 2,
+            transcript_seq: 4,
+            reason: FailureReason::ProviderTimeout,
+            error: "e".into(),
+            reply_seq: Some(3),
+        }),
         event(EventBody::WorkerFailed { transcript_seq: 5, error: "e".into() }),
         StreamFrame::Heartbeat { seq: 3, at },
         StreamFrame::Lagged { missed: 10, resume_after: 4 },
@@ -296,6 +336,11 @@ fn serialized_samples_conform_to_their_schemas() {
                 state: WorkerState::Idle,
             })
             .unwrap(),
+        ),
+        ("TranscriptPage", serde_json::to_value(sample_transcript()).unwrap()),
+        (
+            "ProfileList",
+            serde_json::to_value(ProfileList { profiles: sample_runtime().capabilities.profiles }).unwrap(),
         ),
     ];
     samples.extend(sample_frames().iter().map(|f| ("StreamFrame", serde_json::to_value(f).unwrap())));

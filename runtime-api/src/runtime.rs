@@ -26,6 +26,8 @@ pub mod feature {
     pub const EVENTS: &str = "events";
     /// Resuming the event stream with `after`.
     pub const EVENTS_RESUME: &str = "events.resume";
+    /// `GET /v1/profiles`: the profiles workers can be created with.
+    pub const PROFILES: &str = "profiles";
 }
 
 /// The protocol a runtime speaks.
@@ -96,7 +98,7 @@ pub struct WorkerCounts {
     pub failed: u64,
 }
 
-/// A profile a worker can be created with.
+/// A profile a worker can be created with: what a picker shows, never where the model lives or its key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileInfo {
@@ -104,6 +106,27 @@ pub struct ProfileInfo {
     pub name: String,
     /// The executor it runs (`echo`, `openai`, ...), so nobody mistakes an echo for a model.
     pub executor: String,
+    /// The model it asks for, for executors that call one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The operator's description, for pickers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+impl ProfileInfo {
+    /// A profile known only by name and executor.
+    pub fn new(name: impl Into<String>, executor: impl Into<String>) -> Self {
+        ProfileInfo { name: name.into(), executor: executor.into(), model: None, description: None }
+    }
+}
+
+/// Every profile of a runtime, by name (`GET /v1/profiles`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProfileList {
+    /// The profiles; `default` is always among them for a runtime that creates workers.
+    pub profiles: Vec<ProfileInfo>,
 }
 
 /// Which operations a runtime accepts.

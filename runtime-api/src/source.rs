@@ -8,7 +8,7 @@ use futures_core::Stream;
 use crate::error::ApiError;
 use crate::ids::WorkerId;
 use crate::page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
-use crate::runtime::{RuntimeSummary, SourceDescriptor};
+use crate::runtime::{ProfileList, RuntimeSummary, SourceDescriptor};
 use crate::stream::{StreamFrame, SubscribeRequest};
 use crate::worker::{CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, StopAck, WorkerDetail};
 
@@ -52,4 +52,7 @@ pub trait RuntimeSource: Send + Sync + 'static {
 
     /// Opens an event subscription, or fails up front (`cursor_expired`, `worker_not_found`, ...).
     async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError>;
+
+    /// The profiles workers can be created with (`unsupported` where the source cannot tell).
+    async fn profiles(&self) -> Result<ProfileList, ApiError>;
 }

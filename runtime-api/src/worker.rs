@@ -8,6 +8,7 @@ use crate::Timestamp;
 use crate::error::ApiError;
 use crate::ids::{RuntimeId, WorkerId};
 use crate::limits::{self, check_text};
+use crate::turn::Usage;
 
 /// Where a worker is in its life (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +49,9 @@ pub struct WorkerSummary {
     pub profile: String,
     /// The executor behind that profile (`echo` is never a model).
     pub executor: String,
+    /// The model the profile asks for, for executors that call one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// When the worker was created.
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
@@ -89,6 +93,8 @@ pub struct WorkerDetail {
     /// Why the worker stopped or failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<String>,
+    /// Tokens counted over all of the worker's turns, as far as providers reported them.
+    pub usage: Usage,
 }
 
 /// [`WorkerDetail`] as read from the wire: the same fields, without `flatten`.
@@ -101,6 +107,8 @@ struct WireDetail {
     state: WorkerState,
     profile: String,
     executor: String,
+    #[serde(default)]
+    model: Option<String>,
     created_at: Timestamp,
     updated_at: Timestamp,
     transcript_len: u64,
@@ -110,6 +118,9 @@ struct WireDetail {
     queued_inputs: u32,
     #[serde(default)]
     end_reason: Option<String>,
+    // Runtimes that predate usage counting do not send it.
+    #[serde(default)]
+    usage: Usage,
 }
 
 impl From<WireDetail> for WorkerDetail {
@@ -122,6 +133,7 @@ impl From<WireDetail> for WorkerDetail {
                 state: w.state,
                 profile: w.profile,
                 executor: w.executor,
+                model: w.model,
                 created_at: w.created_at,
                 updated_at: w.updated_at,
                 transcript_len: w.transcript_len,
@@ -130,6 +142,7 @@ impl From<WireDetail> for WorkerDetail {
             current_turn: w.current_turn,
             queued_inputs: w.queued_inputs,
             end_reason: w.end_reason,
+            usage: w.usage,
         }
     }
 }
@@ -371,6 +384,7 @@ mod tests {
                 state: WorkerState::Busy,
                 profile: "default".into(),
                 executor: "echo".into(),
+                model: Some("m".into()),
                 created_at: Timestamp::UNIX_EPOCH,
                 updated_at: Timestamp::UNIX_EPOCH,
                 transcript_len: 3,
@@ -379,6 +393,7 @@ mod tests {
             current_turn: Some(TurnInfo { turn_id: 2, started_at: Timestamp::UNIX_EPOCH }),
             queued_inputs: 1,
             end_reason: None,
+            usage: Usage { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
         };
         let json = serde_json::to_value(&detail).unwrap();
         assert_eq!(json["worker_id"], "w-1", "summary fields sit at the top level");

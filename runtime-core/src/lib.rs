@@ -10,13 +10,14 @@ pub mod executor;
 mod ids;
 pub mod profile;
 mod runtime;
+pub mod secret;
 #[cfg(feature = "http-server")]
 pub mod server;
 pub mod store;
 mod turn;
 mod worker;
 
-pub use executor::{Executor, ExecutorError, Message, TurnContext, TurnOutput};
-pub use profile::{Profile, ProfileError, ProfileSet};
+pub use executor::{Executor, ExecutorError, Message, ReplyFacts, TurnContext, TurnOutput};
+pub use profile::{HistoryBounds, Profile, ProfileError, ProfileSet};
 pub use runtime::{Runtime, RuntimeConfig, StartError};
 pub use store::{MemoryStore, Store};

@@ -1,7 +1,11 @@
 //! Profiles: the named recipes workers run with, loaded from the TOML file of SPEC §9.
 //!
-//! The file is read into raw structs, then validated as a whole so an operator sees every problem at once.
-//! A `default` profile always exists: when the file does not define one, it is the built-in echo.
+//! The file is read into raw structs (see [`raw`]), then validated as a whole so an operator sees every
+//! problem at once. A `default` profile always exists: when the file does not define one, it is the built-in
+//! echo.
+
+mod openai;
+mod raw;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,34 +13,80 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_api::ProfileInfo;
-use serde::Deserialize;
 
 use crate::executor::{EchoExecutor, Executor};
+
+pub use openai::OpenAiSettings;
 
 /// Name of the profile used when a create request names none.
 pub const DEFAULT_PROFILE: &str = "default";
 /// Pause between echo pieces when a profile does not set `chunk_delay_ms`.
 pub const DEFAULT_CHUNK_DELAY_MS: u64 = 20;
-const MAX_CHUNK_DELAY_MS: u64 = 60_000;
-const MAX_SYSTEM_PROMPT_CHARS: usize = 16_384;
+
+/// How much earlier conversation a turn is given: the newest messages that fit both bounds, so the oldest go
+/// first. The system prompt and the turn's own input are always given and count against `max_chars`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryBounds {
+    /// Most earlier messages.
+    pub max_messages: usize,
+    /// Most characters of system prompt, earlier messages and input together.
+    pub max_chars: usize,
+}
+
+impl HistoryBounds {
+    /// No earlier messages at all, for executors that do not read them.
+    pub const NONE: HistoryBounds = HistoryBounds { max_messages: 0, max_chars: 0 };
+    /// What a profile gets unless it says otherwise (`max_history_messages`, `max_context_chars`).
+    pub const DEFAULT: HistoryBounds = HistoryBounds { max_messages: 50, max_chars: 60_000 };
+}
 
 /// A named recipe: which executor runs a worker's turns, and with what instructions.
 pub struct Profile {
     name: String,
     executor_name: String,
     system_prompt: Option<String>,
+    description: Option<String>,
+    model: Option<String>,
+    history: HistoryBounds,
     executor: Arc<dyn Executor>,
 }
 
 impl Profile {
-    /// A profile running `executor`, labelled `executor_name` in every worker summary.
+    /// A profile running `executor`, labelled `executor_name` in every worker summary, with the default
+    /// history bounds.
     pub fn new(name: impl Into<String>, executor_name: impl Into<String>, executor: Arc<dyn Executor>) -> Self {
-        Profile { name: name.into(), executor_name: executor_name.into(), system_prompt: None, executor }
+        Profile {
+            name: name.into(),
+            executor_name: executor_name.into(),
+            system_prompt: None,
+            description: None,
+            model: None,
+            history: HistoryBounds::DEFAULT,
+            executor,
+        }
     }
 
     /// The same profile with a system prompt.
     pub fn with_system_prompt(mut self, prompt: impl Into<String>) -> Self {
         self.system_prompt = Some(prompt.into());
+        self
+    }
+
+    /// The same profile with other history bounds.
+    pub fn with_history(mut self, history: HistoryBounds) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// The same profile, naming the model it asks for.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The same profile with a description for pickers.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
         self
     }
 
@@ -55,9 +105,29 @@ impl Profile {
         self.system_prompt.as_deref()
     }
 
+    /// The model it asks for, if its executor calls one.
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// How much earlier conversation its turns get.
+    pub fn history(&self) -> HistoryBounds {
+        self.history
+    }
+
     /// The executor.
     pub fn executor(&self) -> &Arc<dyn Executor> {
         &self.executor
+    }
+
+    /// What a profile picker may show: never the provider's address or key reference.
+    pub fn info(&self) -> ProfileInfo {
+        ProfileInfo {
+            name: self.name.clone(),
+            executor: self.executor_name.clone(),
+            model: self.model.clone(),
+            description: self.description.clone(),
+        }
     }
 }
 
@@ -111,41 +181,29 @@ impl ProfileSet {
         set
     }
 
-    /// Reads and validates a profiles file.
+    /// Reads and validates a profiles file; relative `file:` key references are resolved against its
+    /// directory.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_owned(), source })?;
-        Self::parse(&text, &path.display().to_string())
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Self::parse(&text, &path.display().to_string(), dir)
     }
 
-    /// Validates profiles given as TOML text.
+    /// Validates profiles given as TOML text; relative `file:` references are resolved against the
+    /// current directory.
     pub fn from_toml(text: &str) -> Result<Self, ProfileError> {
-        Self::parse(text, "<inline>")
+        Self::parse(text, "<inline>", Path::new("."))
     }
 
-    fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {
-        let raw: RawFile = toml::from_str(text).map_err(|e| ProfileError::Syntax {
-            origin: origin.to_owned(),
-            message: e.to_string().trim().to_owned(),
+    fn parse(text: &str, origin: &str, dir: &Path) -> Result<Self, ProfileError> {
+        let profiles = raw::parse(text, dir).map_err(|error| match error {
+            raw::Refusal::Syntax(message) => ProfileError::Syntax { origin: origin.to_owned(), message },
+            raw::Refusal::Invalid(problems) => ProfileError::Invalid { origin: origin.to_owned(), problems },
         })?;
-        let mut problems = Vec::new();
         let mut set = ProfileSet { profiles: BTreeMap::new() };
-        let mut names = std::collections::BTreeSet::new();
-        for (index, raw) in raw.profiles.into_iter().enumerate() {
-            let label = format!("profile #{} ({:?})", index + 1, raw.name);
-            if !names.insert(raw.name.clone()) {
-                problems.push(format!("{label}: the name is used by an earlier profile"));
-                continue;
-            }
-            match raw.build() {
-                Ok(profile) => set.insert(profile),
-                Err(mut errors) => {
-                    problems.extend(errors.drain(..).map(|e| format!("{label}: {e}")));
-                }
-            }
-        }
-        if !problems.is_empty() {
-            return Err(ProfileError::Invalid { origin: origin.to_owned(), problems });
+        for profile in profiles {
+            set.insert(profile);
         }
         if !set.profiles.contains_key(DEFAULT_PROFILE) {
             set.insert(default_profile());
@@ -163,171 +221,20 @@ impl ProfileSet {
         self.profiles.get(name).cloned()
     }
 
-    /// Name and executor of every profile, by name.
+    /// What pickers show of every profile, by name.
     pub fn infos(&self) -> Vec<ProfileInfo> {
-        self.profiles
-            .values()
-            .map(|p| ProfileInfo { name: p.name.clone(), executor: p.executor_name.clone() })
-            .collect()
+        self.profiles.values().map(|p| p.info()).collect()
     }
 }
 
 fn default_profile() -> Profile {
-    let echo = EchoExecutor::new(Duration::from_millis(DEFAULT_CHUNK_DELAY_MS));
-    Profile::new(DEFAULT_PROFILE, "echo", Arc::new(echo))
+    echo_profile(DEFAULT_PROFILE, Duration::from_millis(DEFAULT_CHUNK_DELAY_MS))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    profiles: Vec<RawProfile>,
-}
-
-/// One `[[profiles]]` table as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProfile {
-    name: String,
-    executor: String,
-    chunk_delay_ms: Option<u64>,
-    base_url: Option<String>,
-    model: Option<String>,
-    api_key_ref: Option<String>,
-    system_prompt: Option<String>,
-}
-
-impl RawProfile {
-    /// The validated profile, or every problem with it.
-    fn build(self) -> Result<Profile, Vec<String>> {
-        let mut problems = Vec::new();
-        let name_ok = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-        if !name_ok {
-            problems.push("name must be 1 to 64 letters, digits, '-', '_' or '.'".to_owned());
-        }
-        if let Some(prompt) = &self.system_prompt
-            && prompt.chars().count() > MAX_SYSTEM_PROMPT_CHARS
-        {
-            problems.push(format!("system_prompt must be at most {MAX_SYSTEM_PROMPT_CHARS} characters"));
-        }
-        let executor: Option<Arc<dyn Executor>> = match self.executor.as_str() {
-            "echo" => {
-                for (field, set) in [
-                    ("base_url", self.base_url.is_some()),
-                    ("model", self.model.is_some()),
-                    ("api_key_ref", self.api_key_ref.is_some()),
-                ] {
-                    if set {
-                        problems.push(format!("{field} applies only to openai profiles"));
-                    }
-                }
-                let delay = self.chunk_delay_ms.unwrap_or(DEFAULT_CHUNK_DELAY_MS);
-                if delay > MAX_CHUNK_DELAY_MS {
-                    problems.push(format!("chunk_delay_ms must be at most {MAX_CHUNK_DELAY_MS}"));
-                }
-                Some(Arc::new(EchoExecutor::new(Duration::from_millis(delay))))
-            }
-            "openai" => {
-                if self.chunk_delay_ms.is_some() {
-                    problems.push("chunk_delay_ms applies only to echo profiles".to_owned());
-                }
-                match &self.base_url {
-                    Some(url) if url.starts_with("http://") || url.starts_with("https://") => {}
-                    Some(_) => problems.push("base_url must start with http:// or https://".to_owned()),
-                    None => problems.push("base_url is required for openai profiles".to_owned()),
-                }
-                if self.model.as_deref().is_none_or(str::is_empty) {
-                    problems.push("model is required for openai profiles".to_owned());
-                }
-                if let Some(reference) = &self.api_key_ref
-                    && !(reference.starts_with("env:") || reference.starts_with("file:"))
-                {
-                    problems.push("api_key_ref must start with env: or file:".to_owned());
-                }
-                problems.push("executor openai is not available in this build".to_owned());
-                None
-            }
-            other => {
-                problems.push(format!("executor {other:?} is not known (expected echo or openai)"));
-                None
-            }
-        };
-        match executor {
-            Some(executor) if problems.is_empty() => {
-                let mut profile = Profile::new(self.name, self.executor, executor);
-                profile.system_prompt = self.system_prompt;
-                Ok(profile)
-            }
-            _ => Err(problems),
-        }
-    }
+/// An echo profile: it reads no history.
+fn echo_profile(name: impl Into<String>, chunk_delay: Duration) -> Profile {
+    Profile::new(name, "echo", Arc::new(EchoExecutor::new(chunk_delay))).with_history(HistoryBounds::NONE)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_exists_even_when_the_file_omits_it() {
-        let set =
-            ProfileSet::from_toml("[[profiles]]\nname = \"fast\"\nexecutor = \"echo\"\nchunk_delay_ms = 0\n").unwrap();
-        let names: Vec<_> = set.infos().into_iter().map(|p| p.name).collect();
-        assert_eq!(names, ["default", "fast"]);
-        assert_eq!(set.get("default").unwrap().executor_name(), "echo");
-        assert!(ProfileSet::from_toml("").unwrap().get(DEFAULT_PROFILE).is_some());
-    }
-
-    #[test]
-    fn a_file_default_replaces_the_builtin() {
-        let text =
-            "[[profiles]]\nname = \"default\"\nexecutor = \"echo\"\nchunk_delay_ms = 5\nsystem_prompt = \"be brief\"\n";
-        let set = ProfileSet::from_toml(text).unwrap();
-        assert_eq!(set.get("default").unwrap().system_prompt(), Some("be brief"));
-    }
-
-    #[test]
-    fn every_problem_is_reported_at_once() {
-        let text = r#"
-[[profiles]]
-name = "bad name"
-executor = "echo"
-model = "x"
-
-[[profiles]]
-name = "what"
-executor = "llama"
-
-[[profiles]]
-name = "what"
-executor = "echo"
-"#;
-        let ProfileError::Invalid { problems, .. } = ProfileSet::from_toml(text).unwrap_err() else {
-            panic!("expected Invalid");
-        };
-        assert_eq!(problems.len(), 4, "{problems:#?}");
-        assert!(problems[0].contains("name must be"));
-        assert!(problems[1].contains("model applies only to openai"));
-        assert!(problems[2].contains("\"llama\" is not known"));
-        assert!(problems[3].contains("used by an earlier profile"));
-    }
-
-    #[test]
-    fn syntax_errors_name_the_line_and_unknown_fields() {
-        let err = ProfileSet::from_toml("[[profiles]]\nname = \"a\"\nexecutor = \"echo\"\ncolour = 1\n").unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("line 4") && text.contains("colour"), "{text}");
-    }
-
-    #[test]
-    fn openai_profiles_are_validated_but_not_available_yet() {
-        let text = "[[profiles]]\nname = \"llm\"\nexecutor = \"openai\"\nbase_url = \"ftp://x\"\n";
-        let ProfileError::Invalid { problems, .. } = ProfileSet::from_toml(text).unwrap_err() else {
-            panic!("expected Invalid");
-        };
-        assert!(problems.iter().any(|p| p.contains("base_url must start")));
-        assert!(problems.iter().any(|p| p.contains("model is required")));
-        assert!(problems.iter().any(|p| p.contains("not available in this build")));
-    }
-}
+mod tests;

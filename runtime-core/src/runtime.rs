@@ -12,9 +12,9 @@ use runtime_api::limits::effective_limit;
 use runtime_api::runtime::feature;
 use runtime_api::{
     ApiError, CancelAck, Capabilities, CreateWorkerRequest, ErrorCode, EventBody, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
-    StopAck, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery, WhenBusy, WorkerDetail, WorkerId,
-    WorkerPage, WorkerState,
+    LifecycleRequest, ListQuery, ProfileList, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary, Snapshot,
+    SnapshotState, StopAck, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery, WhenBusy, WorkerDetail,
+    WorkerId, WorkerPage, WorkerState,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +29,7 @@ use crate::worker::{Worker, WorkerInner};
 
 /// Features every runtime built from this library implements.
 const FEATURES: &[&str] = &[
+    feature::PROFILES,
     feature::WORKERS_READ,
     feature::WORKERS_CREATE,
     feature::WORKERS_INPUT,
@@ -53,8 +54,6 @@ pub struct RuntimeConfig {
     pub heartbeat_interval: Duration,
     /// Most inputs queued behind a running turn.
     pub queue_capacity: usize,
-    /// Most earlier messages given to an executor.
-    pub history_limit: usize,
 }
 
 impl RuntimeConfig {
@@ -67,7 +66,6 @@ impl RuntimeConfig {
             live_buffer: 4_096,
             heartbeat_interval: Duration::from_secs(15),
             queue_capacity: 16,
-            history_limit: 64,
         }
     }
 }
@@ -114,11 +112,7 @@ impl Runtime {
         let log = EventLog::start(store, start, config.event_retention, config.live_buffer);
         let ids = WorkerIds::after(rebuilt.iter().map(|w| &w.inner.record.worker_id));
         let shutdown = CancellationToken::new();
-        let policy = TurnPolicy {
-            queue_capacity: config.queue_capacity,
-            history_limit: config.history_limit,
-            turns: shutdown.clone(),
-        };
+        let policy = TurnPolicy { queue_capacity: config.queue_capacity, turns: shutdown.clone() };
 
         let mut workers = BTreeMap::new();
         let mut repairs = Vec::new();
@@ -225,6 +219,7 @@ impl Runtime {
                 title: request.title,
                 profile: profile.name().to_owned(),
                 executor: profile.executor_name().to_owned(),
+                model: profile.model().map(str::to_owned),
                 metadata: request.metadata.unwrap_or_default(),
                 created_at: tx.at(),
                 end: None,
@@ -239,6 +234,7 @@ impl Runtime {
                 next_turn: 1,
                 current: None,
                 queue: Default::default(),
+                usage: Default::default(),
                 last_change: Durable::done(),
             };
             inner.set_state(&mut tx, WorkerState::Idle);
@@ -310,6 +306,11 @@ impl Runtime {
             core.shutdown.child_token(),
         );
         Ok(subscription.into_stream())
+    }
+
+    /// The profiles workers can be created with.
+    pub fn profiles(&self) -> ProfileList {
+        ProfileList { profiles: self.core.profiles.infos() }
     }
 
     /// Number of open subscriptions.
@@ -394,7 +395,7 @@ impl Core {
         self: &Arc<Self>,
         worker: &Arc<Worker>,
         turn_id: u64,
-        outcome: Result<String, ExecutorError>,
+        outcome: Result<(), ExecutorError>,
     ) {
         let (next, durable) = {
             let mut inner = worker.inner.lock();

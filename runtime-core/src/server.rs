@@ -31,6 +31,7 @@ pub fn router(runtime: Runtime, token: Option<BearerToken>) -> Router {
         .route("/v1/workers/{worker_id}/cancel", post(routes::cancel))
         .route("/v1/workers/{worker_id}/transcript", get(routes::transcript))
         .route("/v1/events", get(routes::events))
+        .route("/v1/profiles", get(routes::profiles))
         .fallback(routes::unknown_route)
         .method_not_allowed_fallback(routes::unknown_method)
         // Every /v1 request, unknown paths included, needs the token.

@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use runtime_api::EventBody;
 
-use crate::executor::TurnOutput;
+use crate::executor::{ReplyFacts, TurnOutput};
 use crate::runtime::Core;
 use crate::store::Durable;
-use crate::worker::Worker;
 use crate::worker::machine::TurnStart;
+use crate::worker::{RunningTurn, Worker, WorkerInner};
 
 /// Runs a started turn on its own task.
 ///
 /// The task waits until the input that started the turn is durable, so a turn's output never outruns the
-/// input that caused it. Cancelling the turn's token drops the executor's future at its next await.
+/// input that caused it. Cancelling the turn's token drops the executor's future at its next await, and
+/// with it whatever the executor holds open (a provider's HTTP request closes at once).
 pub(crate) fn spawn(core: Arc<Core>, worker: Arc<Worker>, start: TurnStart, input_durable: Durable) {
     tokio::spawn(async move {
         let TurnStart { turn_id, context, executor, cancel } = start;
@@ -22,23 +23,30 @@ pub(crate) fn spawn(core: Arc<Core>, worker: Arc<Worker>, start: TurnStart, inpu
             // interrupted.
             return;
         }
-        let mut sink = TurnSink { core: &core, worker: &worker, turn_id, text: String::new() };
+        let mut sink = TurnSink { core: &core, worker: &worker, turn_id };
         let outcome = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
             outcome = executor.run(context, &mut sink) => outcome,
         };
-        let text = sink.text;
-        core.finish_turn(&worker, turn_id, outcome.map(|()| text));
+        core.finish_turn(&worker, turn_id, outcome);
     });
 }
 
-/// Publishes an executor's deltas as `turn_delta` events and keeps the full text for the transcript.
+/// Publishes an executor's deltas as `turn_delta` events and keeps its reply on the running turn, where a
+/// cancel or a failure finds it.
 struct TurnSink<'a> {
     core: &'a Core,
     worker: &'a Worker,
     turn_id: u64,
-    text: String,
+}
+
+impl TurnSink<'_> {
+    /// The running turn, if it is still this sink's; checked under the worker lock, so nothing is written
+    /// after the turn's cancellation.
+    fn running<'i>(&self, inner: &'i mut WorkerInner) -> Option<&'i mut RunningTurn> {
+        inner.current.as_mut().filter(|t| t.turn_id == self.turn_id)
+    }
 }
 
 impl TurnOutput for TurnSink<'_> {
@@ -47,8 +55,7 @@ impl TurnOutput for TurnSink<'_> {
             return;
         }
         let mut inner = self.worker.inner.lock();
-        // Checked under the worker lock, so no delta can follow its turn's cancellation.
-        if inner.current.as_ref().map(|t| t.turn_id) != Some(self.turn_id) {
+        if self.running(&mut inner).is_none() {
             return;
         }
         let Ok(mut tx) = self.core.log.begin(&self.worker.id, Some(inner.state)) else {
@@ -56,7 +63,15 @@ impl TurnOutput for TurnSink<'_> {
         };
         tx.event(EventBody::TurnDelta { turn_id: self.turn_id, delta: text.to_owned() });
         inner.commit(tx);
-        drop(inner);
-        self.text.push_str(text);
+        if let Some(running) = self.running(&mut inner) {
+            running.push(text);
+        }
+    }
+
+    fn note(&mut self, facts: ReplyFacts) {
+        let mut inner = self.worker.inner.lock();
+        if let Some(running) = self.running(&mut inner) {
+            running.note(facts);
+        }
     }
 }

@@ -12,14 +12,15 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use runtime_api::limits::effective_limit;
 use runtime_api::{
-    Role, RuntimeId, Timestamp, TranscriptEntry, TranscriptPage, TranscriptQuery, TurnInfo, WorkerDetail, WorkerId,
-    WorkerState, WorkerSummary,
+    Role, RuntimeId, Timestamp, TranscriptEntry, TranscriptPage, TranscriptQuery, TurnInfo, TurnOutcome, Usage,
+    WorkerDetail, WorkerId, WorkerState, WorkerSummary,
 };
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::Tx;
-use crate::executor::Message;
-use crate::profile::Profile;
+use crate::executor::{Message, ReplyFacts};
+use crate::profile::{HistoryBounds, Profile};
 use crate::store::{Durable, Record, WorkerRecord};
 
 /// A worker: its id and its lock-guarded state.
@@ -40,6 +41,8 @@ pub(crate) struct WorkerInner {
     pub(crate) next_turn: u64,
     pub(crate) current: Option<RunningTurn>,
     pub(crate) queue: VecDeque<QueuedTurn>,
+    /// Tokens counted over every assistant entry.
+    pub(crate) usage: Usage,
     /// The ticket of this worker's newest change: reads wait for it, so nobody is shown a change that a
     /// crash could take back.
     pub(crate) last_change: Durable,
@@ -49,8 +52,45 @@ pub(crate) struct WorkerInner {
 pub(crate) struct RunningTurn {
     pub(crate) turn_id: u64,
     pub(crate) started_at: Timestamp,
+    /// When it started, on the monotonic clock its timings are measured with.
+    pub(crate) started: Instant,
     /// Cancelling it drops the executor's future.
     pub(crate) cancel: CancellationToken,
+    /// What the executor produced so far; kept here, under the worker lock, so a cancel records it.
+    pub(crate) reply: Reply,
+}
+
+/// A running turn's output so far.
+#[derive(Default)]
+pub(crate) struct Reply {
+    pub(crate) text: String,
+    pub(crate) facts: ReplyFacts,
+    /// Time from the turn's start to its first delta.
+    pub(crate) first_token: Option<std::time::Duration>,
+}
+
+impl RunningTurn {
+    /// Appends a delta to the reply, timing the first one.
+    pub(crate) fn push(&mut self, text: &str) {
+        if self.reply.first_token.is_none() {
+            self.reply.first_token = Some(self.started.elapsed());
+        }
+        self.reply.text.push_str(text);
+    }
+
+    /// Merges facts the executor reported.
+    pub(crate) fn note(&mut self, facts: ReplyFacts) {
+        let known = &mut self.reply.facts;
+        if facts.model.is_some() {
+            known.model = facts.model;
+        }
+        if facts.finish_reason.is_some() {
+            known.finish_reason = facts.finish_reason;
+        }
+        if facts.usage.is_some() {
+            known.usage = facts.usage;
+        }
+    }
 }
 
 /// An accepted input waiting for the running turn to end; its entry is already in the transcript.
@@ -75,6 +115,11 @@ impl WorkerInner {
             state: self.state,
             profile: self.record.profile.clone(),
             executor: self.record.executor.clone(),
+            model: self
+                .profile
+                .as_ref()
+                .and_then(|p| p.model().map(str::to_owned))
+                .or_else(|| self.record.model.clone()),
             created_at: self.record.created_at,
             updated_at: self.updated_at,
             transcript_len: self.transcript.len() as u64,
@@ -89,6 +134,7 @@ impl WorkerInner {
             current_turn: self.current.as_ref().map(|t| TurnInfo { turn_id: t.turn_id, started_at: t.started_at }),
             queued_inputs: self.queue.len() as u32,
             end_reason: self.record.end.as_ref().and_then(|e| e.reason.clone()),
+            usage: self.usage,
         }
     }
 
@@ -109,8 +155,31 @@ impl WorkerInner {
 
     /// Appends a transcript entry and its record; returns its seq.
     pub(crate) fn append(&mut self, tx: &mut Tx<'_>, role: Role, content: String, turn_id: Option<u64>) -> u64 {
-        let seq = self.transcript.len() as u64 + 1;
-        let entry = TranscriptEntry { seq, role, content, at: tx.at(), turn_id };
+        let entry = TranscriptEntry::new(self.transcript.len() as u64 + 1, role, content, tx.at(), turn_id);
+        self.push_entry(tx, entry)
+    }
+
+    /// Appends the assistant entry of an ended turn with everything known about it; returns its seq.
+    pub(crate) fn append_reply(&mut self, tx: &mut Tx<'_>, turn: RunningTurn, outcome: TurnOutcome) -> u64 {
+        let Reply { text, facts, first_token } = turn.reply;
+        let profile = self.profile.as_deref();
+        let mut entry =
+            TranscriptEntry::new(self.transcript.len() as u64 + 1, Role::Assistant, text, tx.at(), Some(turn.turn_id));
+        entry.outcome = Some(outcome);
+        entry.executor = Some(self.record.executor.clone());
+        entry.model = facts.model.or_else(|| profile.and_then(|p| p.model().map(str::to_owned)));
+        entry.finish_reason = facts.finish_reason;
+        entry.usage = facts.usage;
+        entry.first_token_ms = first_token.map(|d| d.as_millis() as u64);
+        entry.duration_ms = Some(turn.started.elapsed().as_millis() as u64);
+        if let Some(usage) = &entry.usage {
+            self.usage.add(usage);
+        }
+        self.push_entry(tx, entry)
+    }
+
+    fn push_entry(&mut self, tx: &mut Tx<'_>, entry: TranscriptEntry) -> u64 {
+        let seq = entry.seq;
         tx.record(Record::Transcript { worker_id: self.record.worker_id.clone(), entry: entry.clone() });
         self.transcript.push(entry);
         self.updated_at = tx.at();
@@ -133,18 +202,33 @@ impl WorkerInner {
         tx.set_state(state);
     }
 
-    /// The input of `turn_id` and up to `limit` earlier messages, oldest first.
+    /// The input of `turn_id` and the newest earlier messages within `bounds`, oldest first; `reserved`
+    /// characters (the system prompt's) count against the bound too.
     ///
     /// Queued inputs are appended when accepted, so a later turn's input can sit before an earlier turn's
-    /// reply; history is therefore ordered by turn, and entries of later turns are left out.
-    pub(crate) fn conversation(&self, turn_id: u64, input_seq: u64, limit: usize) -> (Vec<Message>, Message) {
+    /// reply; history is therefore ordered by turn, and entries of later turns are left out. Messages are
+    /// taken newest first until one does not fit, so what is sent is always a recent, unbroken stretch.
+    pub(crate) fn conversation(
+        &self,
+        turn_id: u64,
+        input_seq: u64,
+        bounds: HistoryBounds,
+        reserved: usize,
+    ) -> (Vec<Message>, Message) {
         let input = &self.transcript[(input_seq - 1) as usize];
+        let mut budget = bounds.max_chars.saturating_sub(reserved + input.content.chars().count());
         let mut earlier: Vec<&TranscriptEntry> = self
             .transcript
             .iter()
             .rev()
             .filter(|e| e.role != Role::Notice && e.turn_id.is_some_and(|t| t < turn_id))
-            .take(limit)
+            .take(bounds.max_messages)
+            .take_while(|e| {
+                let chars = e.content.chars().count();
+                let fits = chars <= budget;
+                budget = budget.saturating_sub(chars);
+                fits
+            })
             .collect();
         earlier.reverse();
         // Only queued inputs interleave turns; otherwise the transcript order already is turn order.

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use runtime_api::RuntimeId;
 use runtime_api::{
     ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest, TranscriptPage,
-    TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ProfileList, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest,
+    TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
@@ -134,5 +134,9 @@ impl RuntimeSource for EmbeddedSource {
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {
         self.runtime.subscribe(request)
+    }
+
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        Ok(self.runtime.profiles())
     }
 }

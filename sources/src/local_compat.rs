@@ -13,9 +13,9 @@ use runtime_api::limits::effective_limit;
 use runtime_api::runtime::feature;
 use runtime_api::{
     ApiError, CancelAck, Capabilities, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, ProtocolInfo, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary,
-    SourceDescriptor, SourceKind, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerCounts,
-    WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
+    LifecycleRequest, ListQuery, ProfileInfo, ProfileList, ProtocolInfo, RuntimeId, RuntimeSource, RuntimeStatus,
+    RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery,
+    WorkerCounts, WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
 };
 use runtime_core::store::StoredWorker;
 use runtime_core::store::fs::read_snapshot;
@@ -105,11 +105,19 @@ impl LocalCompatSource {
             state: state_of(worker),
             profile: record.profile.clone(),
             executor: record.executor.clone(),
+            model: record.model.clone(),
             created_at: record.created_at,
             updated_at: worker.transcript.last().map_or(record.created_at, |e| e.at),
             transcript_len: worker.transcript.len() as u64,
         }
     }
+}
+
+/// Tokens counted over the worker's assistant entries.
+fn usage_of(worker: &StoredWorker) -> runtime_api::Usage {
+    let mut usage = runtime_api::Usage::default();
+    worker.transcript.iter().filter_map(|e| e.usage.as_ref()).for_each(|u| usage.add(u));
+    usage
 }
 
 /// A worker that has not ended is shown idle: nothing runs in a view.
@@ -190,6 +198,7 @@ impl RuntimeSource for LocalCompatSource {
             current_turn: None,
             queued_inputs: 0,
             end_reason: worker.record.end.as_ref().and_then(|e| e.reason.clone()),
+            usage: usage_of(worker),
         })
     }
 
@@ -227,5 +236,21 @@ impl RuntimeSource for LocalCompatSource {
 
     async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
         Err(self.unsupported("the event stream"))
+    }
+
+    /// The profiles the view's workers were created with (as their records name them; the newest worker's
+    /// executor and model win when a profile changed). The view cannot create workers, so these tell what
+    /// the data holds, not what could be made.
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        let view = self.view().await?;
+        let mut profiles = BTreeMap::new();
+        for record in view.workers.values().map(|w| &w.record) {
+            let info = ProfileInfo {
+                model: record.model.clone(),
+                ..ProfileInfo::new(record.profile.clone(), record.executor.clone())
+            };
+            profiles.insert(record.profile.clone(), info);
+        }
+        Ok(ProfileList { profiles: profiles.into_values().collect() })
     }
 }

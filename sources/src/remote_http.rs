@@ -17,8 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use runtime_api::{
     ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    Relabel, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest,
-    TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ProfileList, Relabel, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck,
+    SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use url::Url;
 
@@ -157,6 +157,15 @@ impl RuntimeSource for RemoteHttpSource {
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
         self.client.get(&worker_path(worker_id, "/transcript"), &query).await
+    }
+
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        let summary = self.client.summary().await?;
+        if summary.protocol.has(runtime_api::runtime::feature::PROFILES) {
+            return self.client.get("/v1/profiles", &NO_QUERY).await;
+        }
+        // A runtime from before the profiles API still lists names and executors in its capabilities.
+        Ok(ProfileList { profiles: summary.capabilities.profiles })
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {

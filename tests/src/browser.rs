@@ -7,7 +7,7 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use runtime_api::{
     ApiError, CancelAck, CreateWorkerRequest, ErrorCode, ErrorEnvelope, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck, StreamFrame,
+    LifecycleRequest, ListQuery, ProfileList, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck, StreamFrame,
     SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use serde::Serialize;
@@ -118,6 +118,10 @@ impl RuntimeSource for BrowserClient {
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
         self.call(Method::GET, &format!("/workers/{worker_id}/transcript"), &query, NO_BODY).await
+    }
+
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        self.call(Method::GET, "/profiles", &NO_QUERY, NO_BODY).await
     }
 
     async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {

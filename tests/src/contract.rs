@@ -1,12 +1,14 @@
 //! The behavioural contract of [`RuntimeSource`]: one set of checks that every source passes, so the
 //! embedded, remote and local-compat sources (and test mocks) cannot drift apart.
 //!
-//! A source under test is configured as [`setup`] says (profiles, retention, queue and heartbeat), and
-//! every check gets a fresh one from the factory.
+//! A source under test is configured as [`setup`] says (profiles, retention, queue and heartbeat; its
+//! `model` profile points at a scripted model server the factory starts), and every check gets a fresh one
+//! from the factory.
 
 mod errors;
 mod events;
 mod lifecycle;
+mod model;
 mod paging;
 pub mod read_only;
 mod support;
@@ -25,7 +27,9 @@ use runtime_api::RuntimeSource;
 pub mod setup {
     use std::time::Duration;
 
-    /// Profiles the checks use: `fast` finishes at once, `slow` keeps a worker busy for a while.
+    use crate::model_server::ModelServer;
+
+    /// Echo profiles the checks use: `fast` finishes at once, `slow` keeps a worker busy for a while.
     pub const PROFILES_TOML: &str = r#"
 [[profiles]]
 name = "fast"
@@ -43,6 +47,29 @@ chunk_delay_ms = 300
     pub const QUEUE_CAPACITY: usize = 2;
     /// Quiet time before a heartbeat.
     pub const HEARTBEAT: Duration = Duration::from_millis(300);
+    /// The `openai` profile of [`profiles_toml`].
+    pub const MODEL_PROFILE: &str = "model";
+    /// The model it asks for.
+    pub const MODEL: &str = "contract-model";
+    /// Its description.
+    pub const MODEL_DESCRIPTION: &str = "A scripted model";
+
+    /// [`PROFILES_TOML`] and the [`MODEL_PROFILE`], an `openai` profile served by `model`'s default replies.
+    pub fn profiles_toml(model: &ModelServer) -> String {
+        let base_url = model.base_url();
+        format!(
+            "{PROFILES_TOML}\n[[profiles]]\nname = \"{MODEL_PROFILE}\"\nexecutor = \"openai\"\n\
+             base_url = \"{base_url}\"\nmodel = \"{MODEL}\"\ndescription = \"{MODEL_DESCRIPTION}\"\n\
+             system_prompt = \"You are brief.\"\nrequest_timeout_s = 10\nmax_retries = 0\n"
+        )
+    }
+
+    /// A scripted model server and a profiles file whose `model` profile points at it.
+    pub async fn model_profiles() -> (ModelServer, String) {
+        let server = ModelServer::start().await;
+        let toml = profiles_toml(&server);
+        (server, toml)
+    }
 }
 
 /// A source under test, and whatever must live as long as it (a process, a temp dir, ...).
@@ -91,6 +118,9 @@ const CHECKS: &[(&str, Check)] = checks![
     events::expired_cursors_answer_cursor_expired,
     events::idle_streams_get_heartbeats,
     events::summary_describes_protocol_capabilities_and_counts,
+    model::model_turns_stream_deltas_and_record_the_reply_with_its_facts,
+    model::cancelling_a_model_turn_keeps_the_partial_reply_marked_cancelled,
+    model::profiles_name_executor_and_model_but_never_where_the_model_lives,
 ];
 
 /// The checks a read-only view passes, over data put there by [`read_only::seed`].
@@ -98,6 +128,7 @@ const READ_ONLY_CHECKS: &[(&str, Check)] = checks![
     read_only::a_view_is_read_only_and_counts_its_workers,
     read_only::a_view_pages_workers_and_transcripts,
     read_only::a_view_answers_unknown_ids_and_refuses_every_command,
+    read_only::a_view_lists_the_profiles_its_workers_name,
 ];
 
 /// Longest a single check may take before it counts as failed.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use runtime_api::WorkerId;
 use runtime_core::store::{Durable, Record, SnapshotBuilder, StoreError, StoreSnapshot};
-use runtime_core::{Executor, ExecutorError, Store, TurnContext, TurnOutput};
+use runtime_core::{Executor, ExecutorError, ReplyFacts, Store, TurnContext, TurnOutput};
 use tokio::sync::{Notify, oneshot};
 
 /// How long a double waits for the runtime before failing the test.
@@ -20,6 +20,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub enum Outcome {
     /// The turn completes with this text after a `working ` delta.
     Complete(String),
+    /// The same, reporting these facts about the reply first.
+    CompleteWith(String, ReplyFacts),
     /// The executor fails with this message.
     Fail(String),
 }
@@ -50,15 +52,21 @@ impl Executor for ScriptedExecutor {
         let _flag = DropFlag(&self.dropped);
         let (tx, rx) = oneshot::channel();
         self.contexts.lock().push(turn.clone());
+        // Written before the turn counts as waiting, so a test that saw it waiting knows it produced output.
+        output.delta("working ");
         self.waiting.lock().insert((turn.worker_id.clone(), turn.turn_id), tx);
         self.arrived.notify_waiters();
-        output.delta("working ");
         match rx.await {
             Ok(Outcome::Complete(text)) => {
                 output.delta(&text);
                 Ok(())
             }
-            Ok(Outcome::Fail(message)) => Err(ExecutorError(message)),
+            Ok(Outcome::CompleteWith(text, facts)) => {
+                output.note(facts);
+                output.delta(&text);
+                Ok(())
+            }
+            Ok(Outcome::Fail(message)) => Err(ExecutorError::other(message)),
             Err(_) => std::future::pending().await,
         }
     }
@@ -73,6 +81,18 @@ impl ScriptedExecutor {
             let notified = self.arrived.notified();
             if let Some(tx) = self.waiting.lock().remove(&key) {
                 let _ = tx.send(outcome);
+                return;
+            }
+            tokio::time::timeout_at(deadline, notified).await.expect("turn never reached the executor");
+        }
+    }
+
+    /// Waits until the turn is running in the executor (and has written its `working ` delta).
+    pub async fn running(&self, worker: &WorkerId, turn_id: u64) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.arrived.notified();
+            if self.is_waiting(worker, turn_id) {
                 return;
             }
             tokio::time::timeout_at(deadline, notified).await.expect("turn never reached the executor");
@@ -199,13 +219,14 @@ pub fn preloaded(workers: usize, entries: usize) -> Vec<Record> {
             title: None,
             profile: "default".into(),
             executor: "echo".into(),
+            model: None,
             metadata: Default::default(),
             created_at: at,
             end: None,
         }));
         for seq in 1..=entries as u64 {
             let (role, turn) = if seq % 2 == 1 { (Role::User, seq.div_ceil(2)) } else { (Role::Assistant, seq / 2) };
-            let entry = TranscriptEntry { seq, role, content: format!("entry {seq}"), at, turn_id: Some(turn) };
+            let entry = TranscriptEntry::new(seq, role, format!("entry {seq}"), at, Some(turn));
             records.push(Record::Transcript { worker_id: worker_id.clone(), entry });
         }
     }

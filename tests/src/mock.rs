@@ -4,11 +4,11 @@
 use async_trait::async_trait;
 use futures::StreamExt;
 use runtime_api::{
-    ApiError, CancelAck, CancelOutcome, Capabilities, CloseReason, CreateWorkerRequest, Event, EventBody, FrameStream,
-    InputAck, InputDisposition, InputRequest, LifecycleRequest, ListQuery, ProtocolInfo, Role, RuntimeId,
-    RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState, SourceDescriptor, SourceKind, StopAck,
-    StopOutcome, StreamFrame, SubscribeRequest, Timestamp, TranscriptEntry, TranscriptPage, TranscriptQuery,
-    WorkerCounts, WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
+    ApiError, CancelAck, CancelOutcome, Capabilities, CloseReason, CreateWorkerRequest, Event, EventBody,
+    FailureReason, FrameStream, InputAck, InputDisposition, InputRequest, LifecycleRequest, ListQuery, ProfileInfo,
+    ProfileList, ProtocolInfo, Role, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
+    SourceDescriptor, SourceKind, StopAck, StopOutcome, StreamFrame, SubscribeRequest, Timestamp, TranscriptEntry,
+    TranscriptPage, TranscriptQuery, WorkerCounts, WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
 };
 
 /// What every call answers.
@@ -61,6 +61,7 @@ impl MockSource {
             state: WorkerState::Idle,
             profile: "default".into(),
             executor: "echo".into(),
+            model: Some(format!("model {planted}")),
             created_at: Timestamp::UNIX_EPOCH,
             updated_at: Timestamp::UNIX_EPOCH,
             transcript_len: 2,
@@ -74,6 +75,7 @@ impl MockSource {
             current_turn: None,
             queued_inputs: 0,
             end_reason: Some(format!("ended because {planted}")),
+            usage: Default::default(),
         }
     }
 
@@ -144,23 +146,33 @@ impl RuntimeSource for MockSource {
 
     async fn transcript(&self, _worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
         let planted = self.answer().await?;
-        let entry = |seq, role, content: String| TranscriptEntry {
-            seq,
-            role,
-            content,
-            at: Timestamp::UNIX_EPOCH,
-            turn_id: Some(1),
-        };
+        let entry =
+            |seq, role, content: String| TranscriptEntry::new(seq, role, content, Timestamp::UNIX_EPOCH, Some(1));
         Ok(TranscriptPage {
             worker_id: Self::worker_id(),
             entries: vec![
                 entry(1, Role::User, format!("user says {planted}")),
                 entry(2, Role::Notice, format!("turn 1 failed: {planted}")),
+                TranscriptEntry {
+                    model: Some(format!("model {planted}")),
+                    finish_reason: Some(format!("finish {planted}")),
+                    ..entry(3, Role::Assistant, format!("partial {planted}"))
+                },
             ],
             limit: 50,
             next_after: None,
-            last_seq: 2,
+            last_seq: 3,
         })
+    }
+
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        let planted = self.answer().await?;
+        let profile = ProfileInfo {
+            model: Some(format!("model {planted}")),
+            description: Some(format!("described {planted}")),
+            ..ProfileInfo::new(format!("profile-{planted}"), "openai")
+        };
+        Ok(ProfileList { profiles: vec![profile] })
     }
 
     async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
@@ -181,7 +193,16 @@ impl RuntimeSource for MockSource {
                 state: SnapshotState::Runtime { runtime: self.runtime_with(&planted) },
             }),
             event(1, EventBody::TurnDelta { turn_id: 1, delta: format!("delta {planted}") }),
-            event(2, EventBody::TurnFailed { turn_id: 1, transcript_seq: 2, error: format!("failed: {planted}") }),
+            event(
+                2,
+                EventBody::TurnFailed {
+                    turn_id: 1,
+                    transcript_seq: 2,
+                    reason: FailureReason::ProviderError,
+                    error: format!("failed: {planted}"),
+                    reply_seq: Some(3),
+                },
+            ),
             StreamFrame::Closed {
                 reason: CloseReason::SourceFailed,
                 message: format!("gone: {planted}"),

@@ -14,11 +14,12 @@ async fn through_the_backend() -> Fixture {
     config.event_retention = setup::EVENT_RETENTION;
     config.queue_capacity = setup::QUEUE_CAPACITY;
     config.heartbeat_interval = setup::HEARTBEAT;
-    let profiles = ProfileSet::from_toml(setup::PROFILES_TOML).unwrap();
+    let (model, toml) = setup::model_profiles().await;
+    let profiles = ProfileSet::from_toml(&toml).unwrap();
     let source = embedded(config, profiles, Arc::new(MemoryStore::new())).await;
     let served = serve_backend(|builder| builder.without_embedded().source(source)).await;
     let client = BrowserClient::connect(&served.base, "backend-internal").await;
-    Fixture::new(Arc::new(client)).keeping(served)
+    Fixture::new(Arc::new(client)).keeping((served, model))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

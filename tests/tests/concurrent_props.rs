@@ -13,7 +13,7 @@ use futures::future::join_all;
 use proptest::prelude::*;
 use runtime_api::{
     CreateWorkerRequest, ErrorCode, Event, EventBody, InputAck, InputRequest, LifecycleRequest, Role, RuntimeId,
-    RuntimeSource, StreamFrame, SubscribeRequest, WhenBusy, WorkerId, WorkerState,
+    RuntimeSource, StreamFrame, SubscribeRequest, TurnOutcome, WhenBusy, WorkerId, WorkerState,
 };
 use runtime_core::{MemoryStore, ProfileSet, RuntimeConfig};
 use tests::harness::{embedded, wait_until};
@@ -106,15 +106,27 @@ async fn check(tasks: Vec<Vec<Op>>) {
         assert!(entries.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1), "transcript seqs are 1..n");
         let mut started = BTreeSet::new();
         let mut ended = BTreeMap::new();
-        for e in &entries {
-            match (e.role, e.turn_id) {
-                (Role::User, Some(t)) => assert!(started.insert(t), "turn {t} has one input"),
-                (Role::Assistant | Role::Notice, Some(t)) => *ended.entry(t).or_insert(0) += 1,
+        let mut replies = BTreeMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            match (e.role, e.turn_id, e.outcome) {
+                (Role::User, Some(t), _) => assert!(started.insert(t), "turn {t} has one input"),
+                // A completed reply ends its turn; a partial one is kept just before the notice that does.
+                (Role::Assistant, Some(t), outcome) => {
+                    *replies.entry(t).or_insert(0) += 1;
+                    if outcome == Some(TurnOutcome::Completed) {
+                        *ended.entry(t).or_insert(0) += 1;
+                    } else {
+                        let next = entries.get(i + 1).map(|n| (n.role, n.turn_id));
+                        assert_eq!(next, Some((Role::Notice, Some(t))), "a partial reply is followed by its notice");
+                    }
+                }
+                (Role::Notice, Some(t), _) => *ended.entry(t).or_insert(0) += 1,
                 _ => {}
             }
         }
         assert_eq!(started, ended.keys().copied().collect(), "every started turn ended");
         assert!(ended.values().all(|&n| n == 1), "no turn ended twice: {ended:?}");
+        assert!(replies.values().all(|&n| n == 1), "no turn replied twice: {replies:?}");
         if let Some(stop) = entries.iter().position(|e| e.role == Role::Notice && e.turn_id.is_none()) {
             assert!(entries[stop..].iter().all(|e| e.role != Role::User), "no input after stop");
         }

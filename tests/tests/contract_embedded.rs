@@ -12,8 +12,9 @@ async fn embedded_fixture() -> Fixture {
     config.event_retention = setup::EVENT_RETENTION;
     config.queue_capacity = setup::QUEUE_CAPACITY;
     config.heartbeat_interval = setup::HEARTBEAT;
-    let profiles = ProfileSet::from_toml(setup::PROFILES_TOML).unwrap();
-    Fixture::new(embedded(config, profiles, Arc::new(MemoryStore::new())).await)
+    let (model, toml) = setup::model_profiles().await;
+    let profiles = ProfileSet::from_toml(&toml).unwrap();
+    Fixture::new(embedded(config, profiles, Arc::new(MemoryStore::new())).await).keeping(model)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,8 @@ use tests::harness::RuntimeProcess;
 async fn remote() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let profiles = dir.path().join("profiles.toml");
-    std::fs::write(&profiles, setup::PROFILES_TOML).unwrap();
+    let (model, toml) = setup::model_profiles().await;
+    std::fs::write(&profiles, toml).unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "contract-token\n").unwrap();
     let process = RuntimeProcess::start([
@@ -38,7 +39,7 @@ async fn remote() -> Fixture {
         timeouts: RemoteTimeouts::default(),
     };
     let source: Arc<dyn RuntimeSource> = Arc::new(RemoteHttpSource::new(options).unwrap());
-    Fixture::new(source).keeping((process, dir))
+    Fixture::new(source).keeping((process, dir, model))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

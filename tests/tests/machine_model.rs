@@ -59,6 +59,8 @@ impl Model {
     fn cancel_all(&mut self) -> (Option<u64>, u32) {
         let current = self.current.take();
         if let Some(turn) = current {
+            // A running turn has written `working `, which is kept as its partial reply.
+            self.transcript.push((Role::Assistant, Some(turn)));
             self.transcript.push((Role::Notice, Some(turn)));
         }
         let dropped = self.queue.len() as u32;
@@ -87,7 +89,7 @@ async fn check(ops: Vec<Op>) {
     for (step, op) in ops.into_iter().enumerate() {
         let context = format!("step {step}: {op:?}");
         match op {
-            Op::Input(w, policy) => input(&*runtime, &ids[w], &mut models[w], policy, &context).await,
+            Op::Input(w, policy) => input(&*runtime, &executor, &ids[w], &mut models[w], policy, &context).await,
             Op::Finish(w, fail) => finish(&*runtime, &executor, &ids[w], &mut models[w], fail).await,
             Op::Cancel(w) => {
                 let model = &mut models[w];
@@ -131,7 +133,14 @@ async fn check(ops: Vec<Op>) {
     }
 }
 
-async fn input(runtime: &dyn RuntimeSource, id: &WorkerId, model: &mut Model, policy: WhenBusy, context: &str) {
+async fn input(
+    runtime: &dyn RuntimeSource,
+    executor: &ScriptedExecutor,
+    id: &WorkerId,
+    model: &mut Model,
+    policy: WhenBusy,
+    context: &str,
+) {
     let result = runtime.input(id, InputRequest::user("go").when_busy(policy)).await;
     if model.stopped {
         assert_eq!(result.unwrap_err().code, ErrorCode::WorkerStopped, "{context}");
@@ -166,6 +175,10 @@ async fn input(runtime: &dyn RuntimeSource, id: &WorkerId, model: &mut Model, po
     let ack = result.unwrap_or_else(|e| panic!("{context}: {e}"));
     assert_eq!((ack.turn_id, ack.disposition, ack.queue_position), (turn, disposition, position), "{context}");
     assert_eq!(ack.transcript_seq as usize, model.transcript.len(), "{context}");
+    if model.current == Some(turn) {
+        // Whether a cancel finds a partial reply must not depend on timing.
+        executor.running(id, turn).await;
+    }
 }
 
 async fn finish(
@@ -179,8 +192,15 @@ async fn finish(
     let outcome = if fail { Outcome::Fail("scripted failure".into()) } else { Outcome::Complete("done".into()) };
     executor.finish(id, turn, outcome).await;
     wait_until(runtime, id, |d| d.current_turn.as_ref().map(|t| t.turn_id) != Some(turn)).await;
-    model.transcript.push((if fail { Role::Notice } else { Role::Assistant }, Some(turn)));
+    // A failed turn keeps its `working ` partial reply before the notice.
+    model.transcript.push((Role::Assistant, Some(turn)));
+    if fail {
+        model.transcript.push((Role::Notice, Some(turn)));
+    }
     model.current = model.queue.pop_front();
+    if let Some(next) = model.current {
+        executor.running(id, next).await;
+    }
 }
 
 proptest! {

@@ -12,6 +12,7 @@ use super::{events, health, runtimes, settings, views, workers};
     paths(
         runtimes::list,
         runtimes::get,
+        runtimes::profiles,
         workers::list,
         workers::create,
         workers::get,
@@ -57,6 +58,7 @@ mod tests {
         let expected = [
             ("/api/runtimes", "get"),
             ("/api/runtimes/{runtime_id}", "get"),
+            ("/api/runtimes/{runtime_id}/profiles", "get"),
             ("/api/runtimes/{runtime_id}/workers", "get"),
             ("/api/runtimes/{runtime_id}/workers", "post"),
             ("/api/runtimes/{runtime_id}/workers/{worker_id}", "get"),
@@ -79,9 +81,11 @@ mod tests {
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
-        assert_eq!(paths.len(), 18, "a documented path the router does not serve?");
+        assert_eq!(paths.len(), 19, "a documented path the router does not serve?");
         let schemas = document["components"]["schemas"].as_object().unwrap();
-        for name in ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode"] {
+        for name in
+            ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode", "ProfileList"]
+        {
             assert!(schemas.contains_key(name), "schema {name} missing");
         }
     }

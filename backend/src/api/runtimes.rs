@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use futures::future::join_all;
-use runtime_api::{RuntimeId, RuntimeStatus};
+use runtime_api::{ProfileList, RuntimeId, RuntimeStatus};
 
 use super::AppState;
 use super::views::{RuntimeDiagnostics, RuntimeView};
@@ -35,6 +35,20 @@ pub(crate) async fn get(
     let runtime_id = RuntimeId::parse(runtime_id).map_err(HttpError::from)?;
     let entry = state.registry.get(&runtime_id)?;
     Ok(Json(view(&entry, None).await))
+}
+
+/// The profiles workers of a runtime can be created with: name, executor, model and description, never
+/// where a model lives or its key.
+#[utoipa::path(get, path = "/api/runtimes/{runtime_id}/profiles", tag = "runtimes",
+    params(("runtime_id" = String, Path, description = "Runtime id")),
+    responses((status = 200, body = ProfileList), (status = 404, body = runtime_api::ErrorEnvelope),
+        (status = 501, description = "The runtime cannot list profiles", body = runtime_api::ErrorEnvelope)))]
+pub(crate) async fn profiles(
+    State(state): State<AppState>,
+    ApiPath(runtime_id): ApiPath<String>,
+) -> ApiResult<Json<ProfileList>> {
+    let runtime_id = RuntimeId::parse(runtime_id).map_err(HttpError::from)?;
+    Ok(Json(state.registry.get(&runtime_id)?.profiles().await?))
 }
 
 /// Asks a runtime for its summary (within `budget`, if given) and describes it with the result.

@@ -48,7 +48,7 @@ pub struct ObservedRuntime {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OperationVerdict {
     /// Stable name: `list_workers`, `observe_detail`, `event_stream`, `create`, `input`, `stop_cancel`,
-    /// `transcript`.
+    /// `transcript`, `profiles`.
     pub operation: &'static str,
     /// Human name.
     pub label: &'static str,
@@ -87,7 +87,7 @@ struct Operation {
     feature: &'static str,
 }
 
-const OPERATIONS: [Operation; 7] = [
+const OPERATIONS: [Operation; 8] = [
     Operation { name: "list_workers", label: "List workers", allowed: |c| c.read, feature: feature::WORKERS_READ },
     Operation { name: "observe_detail", label: "Worker detail", allowed: |c| c.read, feature: feature::WORKERS_READ },
     Operation { name: "event_stream", label: "Event stream", allowed: |c| c.events, feature: feature::EVENTS },
@@ -100,6 +100,7 @@ const OPERATIONS: [Operation; 7] = [
         feature: feature::WORKERS_LIFECYCLE,
     },
     Operation { name: "transcript", label: "Transcript", allowed: |c| c.transcript, feature: feature::TRANSCRIPT },
+    Operation { name: "profiles", label: "List profiles", allowed: |_| true, feature: feature::PROFILES },
 ];
 
 /// Longest text quoted from a runtime's answer.
@@ -246,6 +247,10 @@ fn verdict(
     capabilities: &Capabilities,
     protocol: &ProtocolInfo,
 ) -> (bool, Option<String>) {
+    if operation == "profiles" && !advertised {
+        // The summary's capabilities still name every profile and its executor.
+        return (true, Some("the runtime lists profile names and executors only, without models".to_owned()));
+    }
     if !advertised {
         return (false, Some("the runtime does not advertise this part of the protocol".to_owned()));
     }

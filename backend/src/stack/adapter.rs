@@ -41,7 +41,8 @@ fn claim(response: &mut SourceResponse, id: &RuntimeId) {
         SourceResponse::Input(_)
         | SourceResponse::Stop(_)
         | SourceResponse::Cancel(_)
-        | SourceResponse::Transcript(_) => {}
+        | SourceResponse::Transcript(_)
+        | SourceResponse::Profiles(_) => {}
     }
 }
 
@@ -70,6 +71,7 @@ impl tower::Service<SourceRequest> for SourceService {
                     SourceResponse::Transcript(source.transcript(&id, query).await?)
                 }
                 SourceRequest::Subscribe(request) => SourceResponse::Stream(source.subscribe(request).await?),
+                SourceRequest::Profiles => SourceResponse::Profiles(source.profiles().await?),
             };
             let mut response = response;
             claim(&mut response, &runtime_id);

@@ -15,8 +15,8 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use runtime_api::{
-    ApiError, Event, EventBody, Role, RuntimeId, RuntimeSummary, Snapshot, SnapshotState, StreamFrame, TranscriptEntry,
-    WorkerDetail, WorkerSummary,
+    ApiError, Event, EventBody, ProfileInfo, Role, RuntimeId, RuntimeSummary, Snapshot, SnapshotState, StreamFrame,
+    TranscriptEntry, WorkerDetail, WorkerSummary,
 };
 
 use super::{SourceRequest, SourceResponse};
@@ -216,10 +216,7 @@ impl Sanitize for RuntimeSummary {
     fn sanitize(&mut self, with: &Sanitizer) {
         with.text(&mut self.display_name);
         with.text(&mut self.log_id);
-        for profile in &mut self.capabilities.profiles {
-            with.text(&mut profile.name);
-            with.text(&mut profile.executor);
-        }
+        self.capabilities.profiles.iter_mut().for_each(|p| p.sanitize(with));
         with.text(&mut self.protocol.name);
         with.text(&mut self.protocol.version);
         for feature in &mut self.protocol.features {
@@ -228,10 +225,20 @@ impl Sanitize for RuntimeSummary {
     }
 }
 
+impl Sanitize for ProfileInfo {
+    fn sanitize(&mut self, with: &Sanitizer) {
+        with.text(&mut self.name);
+        with.text(&mut self.executor);
+        for text in [&mut self.model, &mut self.description].into_iter().flatten() {
+            with.text(text);
+        }
+    }
+}
+
 impl Sanitize for WorkerSummary {
     fn sanitize(&mut self, with: &Sanitizer) {
-        if let Some(title) = &mut self.title {
-            with.text(title);
+        for text in [&mut self.title, &mut self.model].into_iter().flatten() {
+            with.text(text);
         }
         with.text(&mut self.profile);
         with.text(&mut self.executor);
@@ -263,6 +270,9 @@ impl Sanitize for TranscriptEntry {
         match self.role {
             Role::Notice => with.diagnostic(&mut self.content),
             Role::User | Role::Assistant | Role::System => with.text(&mut self.content),
+        }
+        for text in [&mut self.executor, &mut self.model, &mut self.finish_reason].into_iter().flatten() {
+            with.text(text);
         }
     }
 }
@@ -304,6 +314,7 @@ impl Sanitize for SourceResponse {
             SourceResponse::Workers(page) => page.workers.iter_mut().for_each(|w| w.sanitize(with)),
             SourceResponse::Worker(detail) => detail.sanitize(with),
             SourceResponse::Transcript(page) => page.entries.iter_mut().for_each(|e| e.sanitize(with)),
+            SourceResponse::Profiles(list) => list.profiles.iter_mut().for_each(|p| p.sanitize(with)),
             SourceResponse::Input(_) | SourceResponse::Stop(_) | SourceResponse::Cancel(_) => {}
             SourceResponse::Stream(stream) => {
                 let taken = std::mem::replace(stream, Box::pin(futures::stream::empty()));

@@ -38,10 +38,6 @@ impl Executor for EchoExecutor {
         }
         Ok(())
     }
-
-    fn reads_history(&self) -> bool {
-        false
-    }
 }
 
 /// Splits text into words, each keeping the whitespace after it, so the pieces join back to the text.
@@ -72,6 +68,8 @@ mod tests {
         fn delta(&mut self, text: &str) {
             self.0.push(text.to_owned());
         }
+
+        fn note(&mut self, _facts: crate::executor::ReplyFacts) {}
     }
 
     #[test]

@@ -41,6 +41,10 @@ pub(crate) fn rebuild(stored: StoredWorker, profiles: &ProfileSet) -> Rebuilt {
         _ => None,
     };
     let updated_at = transcript.last().map_or(record.created_at, |e| e.at);
+    let mut usage = runtime_api::Usage::default();
+    for counted in transcript.iter().filter_map(|e| e.usage.as_ref()) {
+        usage.add(counted);
+    }
     let inner = WorkerInner {
         record,
         profile,
@@ -50,6 +54,7 @@ pub(crate) fn rebuild(stored: StoredWorker, profiles: &ProfileSet) -> Rebuilt {
         next_turn,
         current: None,
         queue: VecDeque::new(),
+        usage,
         last_change: Durable::done(),
     };
     Rebuilt { inner, unfinished, failure }

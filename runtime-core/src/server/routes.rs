@@ -8,8 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, RuntimeSummary,
-    StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, ProfileList,
+    RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 
 use crate::Runtime;
@@ -24,6 +24,10 @@ pub(super) async fn healthz() -> Json<serde_json::Value> {
 
 pub(super) async fn summary(State(runtime): State<Runtime>) -> Json<RuntimeSummary> {
     Json(runtime.summary())
+}
+
+pub(super) async fn profiles(State(runtime): State<Runtime>) -> Json<ProfileList> {
+    Json(runtime.profiles())
 }
 
 pub(super) async fn list(

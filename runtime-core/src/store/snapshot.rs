@@ -20,6 +20,9 @@ pub struct WorkerRecord {
     pub profile: String,
     /// Executor name at create.
     pub executor: String,
+    /// The model the profile asked for at create, for executors that call one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// Client labels.
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use runtime_api::{
     ApiError, CancelAck, CancelOutcome, ErrorCode, EventBody, InputAck, InputDisposition, InputKind, InputRequest,
-    Role, StopAck, StopOutcome, WhenBusy, WorkerState,
+    Role, StopAck, StopOutcome, TurnOutcome, WhenBusy, WorkerState,
 };
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{QueuedTurn, RunningTurn, WorkerInner};
+use super::{QueuedTurn, Reply, RunningTurn, WorkerInner};
 use crate::events::Tx;
 use crate::executor::{Executor, ExecutorError, TurnContext};
 use crate::store::{Record, WorkerEnd};
@@ -22,8 +23,6 @@ use crate::store::{Record, WorkerEnd};
 pub(crate) struct TurnPolicy {
     /// Most inputs waiting behind a running turn.
     pub(crate) queue_capacity: usize,
-    /// Most earlier messages given to an executor.
-    pub(crate) history_limit: usize,
     /// Cancelled at shutdown, which thereby cancels every running turn.
     pub(crate) turns: CancellationToken,
 }
@@ -70,7 +69,7 @@ impl WorkerInner {
                 }
                 WhenBusy::Queue => InputDisposition::Queued,
                 WhenBusy::Interrupt => {
-                    self.cancel_running(tx, Some("interrupted by new input"));
+                    self.cancel_running(tx, Some("interrupted by new input"), TurnOutcome::Interrupted);
                     self.drop_queue(tx);
                     InputDisposition::Interrupted
                 }
@@ -100,7 +99,7 @@ impl WorkerInner {
     pub(crate) fn cancel(&mut self, tx: &mut Tx<'_>, reason: Option<String>) -> Result<CancelAck, ApiError> {
         let id = self.record.worker_id.clone();
         self.refuse_if_ended()?;
-        let Some(turn_id) = self.cancel_running(tx, reason.as_deref()) else {
+        let Some(turn_id) = self.cancel_running(tx, reason.as_deref(), TurnOutcome::Cancelled) else {
             return Ok(CancelAck {
                 worker_id: id,
                 outcome: CancelOutcome::NothingToCancel,
@@ -129,7 +128,7 @@ impl WorkerInner {
             return Ok(StopAck { worker_id: id, outcome, cancelled_turn: None, state: self.state });
         }
         self.refuse_if_ended()?;
-        let cancelled_turn = self.cancel_running(tx, Some("the worker is stopping"));
+        let cancelled_turn = self.cancel_running(tx, Some("the worker is stopping"), TurnOutcome::Cancelled);
         self.drop_queue(tx);
         let notice = reason.as_deref().map_or_else(|| "worker stopped".to_owned(), |r| format!("worker stopped: {r}"));
         let transcript_seq = self.append(tx, Role::Notice, notice, None);
@@ -138,29 +137,33 @@ impl WorkerInner {
         Ok(StopAck { worker_id: id, outcome: StopOutcome::Stopped, cancelled_turn, state: self.state })
     }
 
-    /// A turn's executor returned. Records its output (or failure) and starts the next queued turn, if any.
-    /// Returns `None` without touching anything when the turn is no longer the running one (it was
-    /// cancelled while finishing).
+    /// A turn's executor returned. Records its reply (a failed turn's partial one, if it produced any, and
+    /// a notice naming the reason) and starts the next queued turn, if any. Returns `None` without touching
+    /// anything when the turn is no longer the running one (it was cancelled while finishing).
     pub(crate) fn finish_turn(
         &mut self,
         tx: &mut Tx<'_>,
         turn_id: u64,
-        outcome: Result<String, ExecutorError>,
+        outcome: Result<(), ExecutorError>,
         policy: &TurnPolicy,
     ) -> Option<Option<TurnStart>> {
         if self.current.as_ref().map(|t| t.turn_id) != Some(turn_id) {
             return None;
         }
-        self.current = None;
+        let running = self.current.take().expect("checked above");
         match outcome {
-            Ok(text) => {
-                let transcript_seq = self.append(tx, Role::Assistant, text, Some(turn_id));
-                tx.event(EventBody::TurnCompleted { turn_id, transcript_seq });
+            Ok(()) => {
+                let usage = running.reply.facts.usage;
+                let transcript_seq = self.append_reply(tx, running, TurnOutcome::Completed);
+                tx.event(EventBody::TurnCompleted { turn_id, transcript_seq, usage });
             }
             Err(error) => {
-                let transcript_seq =
-                    self.append(tx, Role::Notice, format!("turn {turn_id} failed: {error}"), Some(turn_id));
-                tx.event(EventBody::TurnFailed { turn_id, transcript_seq, error: error.0 });
+                let reply_seq =
+                    (!running.reply.text.is_empty()).then(|| self.append_reply(tx, running, TurnOutcome::Failed));
+                let notice = format!("turn {turn_id} failed ({}): {}", error.reason, error.message);
+                let transcript_seq = self.append(tx, Role::Notice, notice, Some(turn_id));
+                let ExecutorError { reason, message } = error;
+                tx.event(EventBody::TurnFailed { turn_id, transcript_seq, reason, error: message, reply_seq });
             }
         }
         Some(self.start_next(tx, policy))
@@ -209,11 +212,17 @@ impl WorkerInner {
     fn start_turn(&mut self, tx: &mut Tx<'_>, turn_id: u64, input_seq: u64, policy: &TurnPolicy) -> TurnStart {
         let profile = self.profile.clone().expect("only workers with a profile take input");
         let cancel = policy.turns.child_token();
-        self.current = Some(RunningTurn { turn_id, started_at: tx.at(), cancel: cancel.clone() });
+        self.current = Some(RunningTurn {
+            turn_id,
+            started_at: tx.at(),
+            started: Instant::now(),
+            cancel: cancel.clone(),
+            reply: Reply::default(),
+        });
         self.set_state(tx, WorkerState::Busy);
         tx.event(EventBody::TurnStarted { turn_id });
-        let limit = if profile.executor().reads_history() { policy.history_limit } else { 0 };
-        let (history, input) = self.conversation(turn_id, input_seq, limit);
+        let reserved = profile.system_prompt().map_or(0, |p| p.chars().count());
+        let (history, input) = self.conversation(turn_id, input_seq, profile.history(), reserved);
         let context = TurnContext {
             worker_id: self.record.worker_id.clone(),
             turn_id,
@@ -224,17 +233,19 @@ impl WorkerInner {
         TurnStart { turn_id, context, executor: profile.executor().clone(), cancel }
     }
 
-    /// Aborts the running turn, if any, and records why; returns its id.
-    fn cancel_running(&mut self, tx: &mut Tx<'_>, reason: Option<&str>) -> Option<u64> {
+    /// Aborts the running turn, if any, and records what it produced (as an entry marked `outcome`) and
+    /// why it ended; returns its id.
+    fn cancel_running(&mut self, tx: &mut Tx<'_>, reason: Option<&str>, outcome: TurnOutcome) -> Option<u64> {
         let running = self.current.take()?;
         running.cancel.cancel();
         let turn_id = running.turn_id;
+        let reply_seq = (!running.reply.text.is_empty()).then(|| self.append_reply(tx, running, outcome));
         let notice = match reason {
             Some(reason) => format!("turn {turn_id} cancelled: {reason}"),
             None => format!("turn {turn_id} cancelled"),
         };
         let transcript_seq = self.append(tx, Role::Notice, notice, Some(turn_id));
-        tx.event(EventBody::TurnCancelled { turn_id, transcript_seq, reason: reason.map(str::to_owned) });
+        tx.event(EventBody::TurnCancelled { turn_id, transcript_seq, reason: reason.map(str::to_owned), reply_seq });
         Some(turn_id)
     }
 
@@ -246,7 +257,7 @@ impl WorkerInner {
             let notice = format!("turn {turn_id} cancelled before it started");
             let transcript_seq = self.append(tx, Role::Notice, notice, Some(turn_id));
             let reason = Some("dropped from the queue".to_owned());
-            tx.event(EventBody::TurnCancelled { turn_id, transcript_seq, reason });
+            tx.event(EventBody::TurnCancelled { turn_id, transcript_seq, reason, reply_seq: None });
         }
         dropped
     }

@@ -51,6 +51,7 @@ impl Script {
             title: Some(format!("worker {n}")),
             profile: "fast".into(),
             executor: "echo".into(),
+            model: None,
             metadata: Default::default(),
             created_at: Timestamp::UNIX_EPOCH,
             end: None,
@@ -66,13 +67,7 @@ impl Script {
         let id = worker(n);
         let seq = self.transcripts.get_mut(&id).expect("created first");
         *seq += 1;
-        let entry = TranscriptEntry {
-            seq: *seq,
-            role: Role::User,
-            content: text.into(),
-            at: Timestamp::UNIX_EPOCH,
-            turn_id: Some(*seq),
-        };
+        let entry = TranscriptEntry::new(*seq, Role::User, text.into(), Timestamp::UNIX_EPOCH, Some(*seq));
         let mut batch = vec![Record::Transcript { worker_id: id.clone(), entry }];
         batch.extend(self.event(&id));
         batch

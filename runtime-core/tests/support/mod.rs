@@ -3,6 +3,9 @@
 
 pub use tests::doubles::*;
 
+#[cfg(feature = "openai")]
+pub mod openai;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +27,13 @@ pub fn profiles(executor: &Arc<ScriptedExecutor>) -> ProfileSet {
 
 pub async fn start(config: RuntimeConfig, executor: &Arc<ScriptedExecutor>, store: Arc<dyn Store>) -> Runtime {
     Runtime::start(config, profiles(executor), store).await.expect("runtime starts")
+}
+
+/// [`start`] with the `scripted` profile given these history bounds.
+pub async fn start_bounded(executor: &Arc<ScriptedExecutor>, bounds: runtime_core::HistoryBounds) -> Runtime {
+    let mut set = profiles(executor);
+    set.insert(Profile::new("scripted", "scripted", executor.clone()).with_history(bounds));
+    Runtime::start(config(), set, Arc::new(runtime_core::MemoryStore::new())).await.expect("runtime starts")
 }
 
 /// Polls a worker until `done` holds.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use runtime_api::{
     CancelOutcome, CreateWorkerRequest, ErrorCode, EventBody, InputDisposition, InputRequest, LifecycleRequest, Role,
-    StopOutcome, WhenBusy, WorkerState,
+    StopOutcome, TurnOutcome, WhenBusy, WorkerState,
 };
 
 use super::setup;
@@ -43,6 +43,10 @@ pub(crate) async fn input_runs_a_turn_that_completes_into_the_transcript(source:
     let entries = transcript(&source, &worker).await;
     let shape: Vec<_> = entries.iter().map(|e| (e.seq, e.role, e.content.as_str(), e.turn_id)).collect();
     assert_eq!(shape, [(1, Role::User, "hello world", Some(1)), (2, Role::Assistant, "[echo] hello world", Some(1))]);
+    let reply = &entries[1];
+    assert_eq!((reply.outcome, reply.executor.as_deref()), (Some(TurnOutcome::Completed), Some("echo")));
+    assert_eq!((reply.model.as_deref(), reply.usage), (None, None), "an echo is never mistaken for a model");
+    assert!(reply.duration_ms.is_some());
 }
 
 pub(crate) async fn create_uses_the_default_profile_and_refuses_unknown_ones(source: Source) {
@@ -108,28 +112,37 @@ pub(crate) async fn interrupt_cancels_the_running_turn_and_runs_the_new_input(so
     let worker = new_worker(&source, "slow").await;
     let mut frames = subscribe(&source, Some(&worker), None).await;
     source.input(&worker, InputRequest::user(LONG_INPUT)).await.expect("first input");
+    let before = frames.events_until(|e| matches!(e.body, EventBody::TurnDelta { .. })).await;
     let ack = source.input(&worker, InputRequest::user("now").when_busy(WhenBusy::Interrupt)).await.expect("interrupt");
     assert_eq!((ack.turn_id, ack.disposition), (2, InputDisposition::Interrupted));
 
-    let events = frames.events_until(|e| completes(e, &worker, 2)).await;
+    let after = frames.events_until(|e| completes(e, &worker, 2)).await;
+    let events: Vec<_> = before.iter().chain(&after).cloned().collect();
     assert_eq!(
         kinds(&events),
         ["input_accepted", "turn_started", "turn_cancelled", "input_accepted", "turn_started", "turn_completed"]
     );
     let entries = transcript(&source, &worker).await;
-    let shape: Vec<_> = entries.iter().map(|e| (e.role, e.turn_id)).collect();
+    let shape: Vec<_> = entries.iter().map(|e| (e.role, e.turn_id, e.outcome)).collect();
     assert_eq!(
         shape,
-        [(Role::User, Some(1)), (Role::Notice, Some(1)), (Role::User, Some(2)), (Role::Assistant, Some(2))]
+        [
+            (Role::User, Some(1), None),
+            (Role::Assistant, Some(1), Some(TurnOutcome::Interrupted)),
+            (Role::Notice, Some(1), None),
+            (Role::User, Some(2), None),
+            (Role::Assistant, Some(2), Some(TurnOutcome::Completed))
+        ]
     );
-    assert_eq!(entries[3].content, "[echo] now");
+    assert_eq!(entries[1].content, deltas(&events, 1), "the interrupted turn keeps what it streamed");
+    assert_eq!(entries[4].content, "[echo] now");
 }
 
 pub(crate) async fn cancel_aborts_a_running_turn_promptly(source: Source) {
     let worker = new_worker(&source, "slow").await;
     let mut frames = subscribe(&source, Some(&worker), None).await;
     source.input(&worker, InputRequest::user(LONG_INPUT)).await.expect("input");
-    frames.events_until(|e| matches!(e.body, EventBody::TurnDelta { .. })).await;
+    let mut streamed = frames.events_until(|e| matches!(e.body, EventBody::TurnDelta { .. })).await;
 
     let reason = LifecycleRequest { reason: Some("changed my mind".into()) };
     let ack = source.cancel(&worker, reason).await.expect("cancel");
@@ -139,6 +152,7 @@ pub(crate) async fn cancel_aborts_a_running_turn_promptly(source: Source) {
     assert!(detail.current_turn.is_none());
 
     let cancelled = frames.events_until(|e| matches!(e.body, EventBody::TurnCancelled { .. })).await;
+    streamed.extend(cancelled.iter().cloned());
     let last = cancelled.last().expect("cancel event");
     assert_eq!(last.state, WorkerState::Idle);
     assert!(
@@ -151,8 +165,11 @@ pub(crate) async fn cancel_aborts_a_running_turn_promptly(source: Source) {
     let again = source.cancel(&worker, LifecycleRequest::default()).await.expect("second cancel");
     assert_eq!((again.outcome, again.turn_id, again.state), (CancelOutcome::NothingToCancel, None, WorkerState::Idle));
     let entries = transcript(&source, &worker).await;
-    assert_eq!(entries.len(), 2);
-    assert_eq!((entries[1].role, entries[1].content.as_str()), (Role::Notice, "turn 1 cancelled: changed my mind"));
+    assert_eq!(entries.len(), 3);
+    assert_eq!((entries[1].role, entries[1].outcome), (Role::Assistant, Some(TurnOutcome::Cancelled)));
+    assert_eq!(entries[1].content, deltas(&streamed, 1), "the cancelled turn keeps exactly what it streamed");
+    assert_eq!(entries[1].executor.as_deref(), Some("echo"));
+    assert_eq!((entries[2].role, entries[2].content.as_str()), (Role::Notice, "turn 1 cancelled: changed my mind"));
     let ack = source.input(&worker, InputRequest::user("next")).await.expect("input after cancel");
     assert_eq!((ack.turn_id, ack.disposition), (2, InputDisposition::Started));
     source.cancel(&worker, LifecycleRequest::default()).await.expect("cancel");

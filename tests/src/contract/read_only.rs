@@ -95,3 +95,10 @@ pub(crate) async fn a_view_answers_unknown_ids_and_refuses_every_command(source:
     let after = transcript(&source, worker).await;
     assert_eq!(after.len(), 10, "nothing changed");
 }
+
+pub(crate) async fn a_view_lists_the_profiles_its_workers_name(source: Source) {
+    let list = source.profiles().await.expect("profiles");
+    let shape: Vec<_> =
+        list.profiles.iter().map(|p| (p.name.as_str(), p.executor.as_str(), p.model.as_deref())).collect();
+    assert_eq!(shape, [("fast", "echo", None)], "only what the seeded records name");
+}

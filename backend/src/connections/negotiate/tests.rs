@@ -23,7 +23,8 @@ fn summary(runtime_id: &str, name: &str, version: &str, features: &[&str]) -> se
     })
 }
 
-const ALL: [&str; 7] = [
+const ALL: [&str; 8] = [
+    feature::PROFILES,
     feature::WORKERS_READ,
     feature::WORKERS_CREATE,
     feature::WORKERS_INPUT,
@@ -38,13 +39,22 @@ fn a_runtime_of_this_protocol_is_compatible_with_every_operation() {
     let report = judge(&id(), &summary("dev", PROTOCOL_NAME, PROTOCOL_VERSION, &ALL));
     assert!(report.compatible);
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
-    assert_eq!(report.operations.len(), 7);
+    assert_eq!(report.operations.len(), 8);
     assert!(report.operations.iter().all(|v| v.supported && v.reason.is_none()), "{:?}", report.operations);
     assert_eq!(
         report.basis,
         format!("dev speaks {PROTOCOL_NAME} {PROTOCOL_VERSION}, the protocol this backend speaks (1.x)")
     );
     assert_eq!(report.observed.unwrap().runtime_id, "dev");
+}
+
+#[test]
+fn a_runtime_without_the_profiles_api_still_lists_profiles_from_its_summary() {
+    let features: Vec<&str> = ALL.iter().copied().filter(|f| *f != feature::PROFILES).collect();
+    let report = judge(&id(), &summary("dev", PROTOCOL_NAME, "1.0", &features));
+    let profiles = report.operations.iter().find(|v| v.operation == "profiles").unwrap();
+    assert!(profiles.supported);
+    assert!(profiles.reason.as_deref().is_some_and(|r| r.contains("without models")), "{profiles:?}");
 }
 
 #[test]

@@ -42,15 +42,18 @@ fn runtime_text_loses_urls_and_paths_but_keeps_its_meaning() {
 
 #[test]
 fn user_content_keeps_paths_but_not_secrets() {
-    let mut entry = TranscriptEntry {
-        seq: 1,
-        role: Role::User,
-        content: "please read /etc/hosts and s3cr3t-token".into(),
-        at: runtime_api::Timestamp::UNIX_EPOCH,
-        turn_id: Some(1),
-    };
+    let mut entry = TranscriptEntry::new(
+        1,
+        Role::User,
+        "please read /etc/hosts and s3cr3t-token".into(),
+        runtime_api::Timestamp::UNIX_EPOCH,
+        Some(1),
+    );
     entry.sanitize(&sanitizer());
     assert_eq!(entry.content, "please read /etc/hosts and <token of remote-dev>");
+    entry.model = Some("model s3cr3t-token".into());
+    entry.sanitize(&sanitizer());
+    assert_eq!(entry.model.as_deref(), Some("model <token of remote-dev>"), "reply facts are scrubbed too");
     entry.role = Role::Notice;
     entry.content = "turn 1 failed: /etc/hosts unreadable".into();
     entry.sanitize(&sanitizer());
@@ -81,7 +84,9 @@ async fn errors_and_stream_frames_are_scrubbed_by_the_layer() {
                         body: EventBody::TurnFailed {
                             turn_id: 1,
                             transcript_seq: 2,
+                            reason: runtime_api::FailureReason::ProviderError,
                             error: "token s3cr3t-token rejected by /opt/model".into(),
+                            reply_seq: None,
                         },
                     },
                 };

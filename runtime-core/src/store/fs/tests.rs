@@ -18,8 +18,7 @@ use crate::store::{Record, StoreError, WorkerRecord};
 fn records() -> Vec<Record> {
     let worker_id = WorkerId::parse("w-01").unwrap();
     let at = Timestamp::UNIX_EPOCH;
-    let entry =
-        TranscriptEntry { seq: 1, role: Role::User, content: "line\nbreak \"quoted\"".into(), at, turn_id: Some(1) };
+    let entry = TranscriptEntry::new(1, Role::User, "line\nbreak \"quoted\"".into(), at, Some(1));
     let event = Event {
         seq: 3,
         at,
@@ -34,6 +33,7 @@ fn records() -> Vec<Record> {
             title: Some("title".into()),
             profile: "default".into(),
             executor: "echo".into(),
+            model: Some("m".into()),
             metadata: [("k".to_owned(), "v".to_owned())].into(),
             created_at: at,
             end: None,

@@ -24,9 +24,10 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 /// Where a secret is read from: `env:NAME` or `file:PATH`.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SecretRef {
-    /// An environment variable of the backend process.
+    /// An environment variable of this process.
     Env(String),
-    /// A file; the configuration loader makes relative paths absolute against the workspace directory.
+    /// A file; whoever loads the reference makes a relative path absolute against its own directory (the
+    /// workspace for the backend, the profiles file's directory for a runtime).
     File(PathBuf),
 }
 
