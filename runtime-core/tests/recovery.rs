@@ -136,3 +136,24 @@ async fn a_batch_cut_short_by_a_crash_recovers_to_a_consistent_worker() {
     assert_eq!(entries[1].role, Role::Notice);
     runtime.input(&w, InputRequest::user("next")).await.unwrap();
 }
+
+#[tokio::test]
+async fn replies_keep_their_facts_and_workers_their_usage_across_a_restart() {
+    let store = TestStore::new();
+    let executor = Arc::new(ScriptedExecutor::default());
+    let runtime = start(config(), &executor, store.clone()).await;
+    let id = worker(&runtime, "scripted").await;
+    let usage = runtime_api::Usage { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
+    let facts = runtime_core::ReplyFacts { model: Some("m".into()), finish_reason: None, usage: Some(usage) };
+    for turn in 1..=2 {
+        runtime.input(&id, InputRequest::user("hi")).await.unwrap();
+        executor.finish(&id, turn, Outcome::CompleteWith("ok".into(), facts.clone())).await;
+        wait_for(&runtime, &id, |d| d.summary.state == WorkerState::Idle).await;
+    }
+    let before = runtime.transcript(&id, Default::default()).await.unwrap().entries;
+    crash(runtime).await;
+
+    let runtime = start(config(), &executor, store).await;
+    assert_eq!(runtime.transcript(&id, Default::default()).await.unwrap().entries, before);
+    assert_eq!(runtime.get(&id).await.unwrap().usage.total_tokens, 14);
+}

@@ -178,3 +178,54 @@ impl Drop for RuntimeProcess {
         self.kill();
     }
 }
+
+/// A workspace binary started on a free loopback port with its standard error captured, for tests that
+/// check what it logs; killed when dropped.
+pub struct LoggedProcess {
+    /// `http://127.0.0.1:PORT`, from its listening line.
+    pub base: String,
+    child: std::process::Child,
+    logs: Option<std::thread::JoinHandle<String>>,
+}
+
+impl LoggedProcess {
+    /// Starts `name` with `--bind 127.0.0.1:0` and `args`; `configure` may add environment variables.
+    pub fn start<I, S>(name: &str, args: I, configure: impl FnOnce(&mut std::process::Command)) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(binary(name));
+        command
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        configure(&mut command);
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let stderr = child.stderr.take().unwrap();
+        let logs = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let Some(base) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            panic!("{name} printed no listening line: {line:?}\n{}", logs.join().unwrap_or_default());
+        };
+        LoggedProcess { base: base.to_owned(), child, logs: Some(logs) }
+    }
+
+    /// Stops it with SIGTERM, as an operator would, and returns everything it logged.
+    pub fn stop(mut self) -> String {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        self.logs.take().map(|logs| logs.join().unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+impl Drop for LoggedProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -68,6 +68,8 @@ struct Entry {
     request: SeenRequest,
     /// The connection is over, by either side.
     closed: bool,
+    /// When it was seen to be over.
+    closed_at: Option<Instant>,
     /// The client's EOF or a read/write error came before the server finished its response.
     client_first: bool,
 }
@@ -80,7 +82,7 @@ impl Shared {
             Some(behaviour) => behaviour,
             None => Behaviour::default_for(&request.body),
         };
-        state.seen.push(Entry { request, closed: false, client_first: false });
+        state.seen.push(Entry { request, closed: false, closed_at: None, client_first: false });
         let index = state.seen.len() - 1;
         drop(state);
         self.changed.send_replace(());
@@ -91,6 +93,7 @@ impl Shared {
         let mut state = self.state.lock();
         let entry = &mut state.seen[index];
         entry.closed = true;
+        entry.closed_at = Some(Instant::now());
         entry.client_first = client_first;
         drop(state);
         self.changed.send_replace(());
@@ -145,6 +148,11 @@ impl ModelServer {
     pub fn client_closed_early(&self, index: usize) -> bool {
         let state = self.shared.state.lock();
         state.seen.get(index).is_some_and(|e| e.closed && e.client_first)
+    }
+
+    /// When request `index`'s connection was seen to be over, if it is.
+    pub fn closed_at(&self, index: usize) -> Option<Instant> {
+        self.shared.state.lock().seen.get(index).and_then(|e| e.closed_at)
     }
 
     /// Waits until `done` holds for the state, or `limit` passes; returns whether it held.

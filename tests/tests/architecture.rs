@@ -36,3 +36,19 @@ fn the_runtime_library_without_features_has_no_http_dependency() {
     assert!(deps.iter().any(|d| d == "tokio"), "the check sees real dependencies: {deps:?}");
     assert_free_of("runtime-core", &deps, &["hyper", "axum", "reqwest", "tower", "http"]);
 }
+
+#[test]
+fn the_openai_executor_brings_an_http_client_but_not_the_server() {
+    let deps = normal_dependencies(&["-p", "runtime-core", "--no-default-features", "--features", "openai"]);
+    assert!(deps.iter().any(|d| d == "reqwest"), "the openai feature brings the HTTP client: {deps:?}");
+    assert!(deps.iter().any(|d| d == "eventsource-stream"), "and a maintained SSE decoder: {deps:?}");
+    assert_free_of("runtime-core (openai)", &deps, &["axum", "clap", "tracing-subscriber", "mimalloc"]);
+}
+
+#[test]
+fn both_binaries_are_built_with_the_openai_executor() {
+    for package in ["runtime-core", "backend"] {
+        let deps = normal_dependencies(&["-p", package]);
+        assert!(deps.iter().any(|d| d == "eventsource-stream"), "{package} runs openai profiles: {deps:?}");
+    }
+}
