@@ -14,7 +14,7 @@ use support::openai::*;
 async fn a_standard_stream_becomes_deltas_and_facts_from_a_request_built_from_the_profile() {
     let (result, out, server) = play(vec![Behaviour::reply(&["Hel", "lo", " there"])]).await;
     result.unwrap();
-    assert_eq!(out.deltas, ["Hel", "lo", " there"]);
+    assert_eq!(out.text(), "Hello there");
     assert_eq!(out.facts.model.as_deref(), Some("scripted-model"));
     assert_eq!(out.facts.finish_reason.as_deref(), Some("stop"));
     assert_eq!(out.facts.usage, Some(Usage { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }));
@@ -37,6 +37,20 @@ async fn a_standard_stream_becomes_deltas_and_facts_from_a_request_built_from_th
             "stream_options": {"include_usage": true},
         })
     );
+}
+
+#[tokio::test]
+async fn chunks_that_arrive_together_go_out_as_one_delta_and_chunks_apart_as_several() {
+    let together: String = ["a", "b", "c"].iter().map(|t| format!("data: {}\n\n", content_chunk(t))).collect();
+    let steps = vec![Step::Raw(together), data(finish_chunk("stop")), done()];
+    let (result, out, _server) = play(vec![stream(steps)]).await;
+    result.unwrap();
+    assert_eq!(out.deltas, ["abc"], "one write of three chunks is one delta");
+
+    let (result, out, _server) =
+        play(vec![Behaviour::reply_slowly(&["a", "b", "c"], Duration::from_millis(150))]).await;
+    result.unwrap();
+    assert_eq!(out.deltas, ["a", "b", "c"], "chunks apart stream apart");
 }
 
 #[tokio::test]

@@ -189,14 +189,25 @@ pub struct LoggedProcess {
 }
 
 impl LoggedProcess {
-    /// Starts `name` with `--bind 127.0.0.1:0` and `args`; `configure` may add environment variables.
+    /// Starts the workspace binary `name` with `--bind 127.0.0.1:0` and `args`; `configure` may add
+    /// environment variables.
     pub fn start<I, S>(name: &str, args: I, configure: impl FnOnce(&mut std::process::Command)) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        Self::start_path(&binary(name), args, configure)
+    }
+
+    /// [`LoggedProcess::start`] for the binary at `path` (a release build, say).
+    pub fn start_path<I, S>(path: &std::path::Path, args: I, configure: impl FnOnce(&mut std::process::Command)) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
         use std::io::BufRead;
-        let mut command = std::process::Command::new(binary(name));
+        let name = path.display();
+        let mut command = std::process::Command::new(path);
         command
             .args(["--bind", "127.0.0.1:0"])
             .args(args)
@@ -213,6 +224,11 @@ impl LoggedProcess {
             panic!("{name} printed no listening line: {line:?}\n{}", logs.join().unwrap_or_default());
         };
         LoggedProcess { base: base.to_owned(), child, logs: Some(logs) }
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops it with SIGTERM, as an operator would, and returns everything it logged.

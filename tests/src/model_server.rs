@@ -2,7 +2,9 @@
 
 mod script;
 
-pub use script::{Behaviour, Step, content_chunk, empty_chunk, error_object, finish_chunk, role_chunk, usage_chunk};
+pub use script::{
+    Behaviour, Step, content_chunk, empty_chunk, error_object, finish_chunk, now_micros, role_chunk, usage_chunk,
+};
 
 use parking_lot::Mutex;
 use serde_json::Value;
@@ -332,6 +334,7 @@ async fn write_stream(writer: &mut OwnedWriteHalf, content_type: &str, steps: Ve
             Step::Data(payload) => format!("data: {payload}\n\n"),
             Step::Raw(raw) => raw,
             Step::Comment(comment) => format!(": {comment}\n\n"),
+            Step::Stamp => format!("data: {}\n\n", script::content_chunk(&format!("{} ", script::now_micros()))),
             Step::Sleep(pause) => {
                 tokio::time::sleep(pause).await;
                 continue;

@@ -75,6 +75,7 @@ async fn no_canary_reaches_a_browser_or_a_log() {
             (Method::POST, format!("{base}/workers/w-mock/stop"), Some("{}")),
             (Method::POST, format!("{base}/workers/w-mock/cancel"), Some("{}")),
             (Method::GET, format!("{base}/workers/w-mock/transcript"), None),
+            (Method::GET, format!("{base}/profiles"), None),
         ];
         for (method, url, body) in calls {
             let mut request = http.request(method.clone(), url);
@@ -121,6 +122,8 @@ async fn no_canary_reaches_a_browser_or_a_log() {
         assert!(seen.contains(placeholder), "{placeholder} missing: the mock's text never came back");
     }
     assert!(seen.contains("<endpoint of failing>"), "errors came back scrubbed");
+    assert!(seen.contains("described <endpoint of leaky>"), "profiles came back scrubbed");
+    assert!(seen.contains("model <endpoint of leaky>"), "reply facts came back scrubbed");
     assert!(logged.contains("source call failed"), "the failing runtime was logged (scrubbed)");
     // Runtime-written text loses unregistered locations too; user content keeps them.
     assert!(seen.contains("cannot reach: <endpoint of failing>/v1"), "{seen}");

@@ -224,28 +224,7 @@ async fn failed_model_turns_are_typed_and_no_key_or_provider_address_reaches_the
 }
 
 /// SPEC §9's profiles file, verbatim.
-const SPEC_PROFILES: &str = r#"
-[[profiles]]
-name = "default"
-executor = "echo"
-chunk_delay_ms = 20                  # pause between streamed chunks
-
-[[profiles]]
-name = "local-llm"
-executor = "openai"
-base_url = "http://127.0.0.1:11434/v1"
-model = "qwen2.5:0.5b"
-api_key_ref = "env:OPENAI_API_KEY"   # optional; same schemes as token_ref
-system_prompt = "You are a concise assistant."
-description = "Small local model"    # shown in profile pickers
-temperature = 0.2                    # optional, passed through
-max_tokens = 1024                    # optional, passed through
-max_history_messages = 50            # oldest messages dropped first; the system prompt stays
-max_context_chars = 60000
-request_timeout_s = 60               # until the first token
-idle_timeout_s = 30                  # between streamed chunks
-max_retries = 2                      # before the first token only
-"#;
+const SPEC_PROFILES: &str = include_str!("../../runtime-core/tests/fixtures/spec-profiles.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_binaries_start_with_the_specs_profiles_file_and_a_missing_key_fails_only_the_turn() {

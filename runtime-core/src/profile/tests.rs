@@ -59,29 +59,8 @@ fn syntax_errors_name_the_line_and_unknown_fields() {
     assert!(err.unwrap_err().to_string().contains("base_urls"), "unknown keys are refused on openai profiles too");
 }
 
-/// SPEC §9's own example file.
-const SPEC_EXAMPLE: &str = r#"
-[[profiles]]
-name = "default"
-executor = "echo"
-chunk_delay_ms = 20                  # pause between streamed chunks
-
-[[profiles]]
-name = "local-llm"
-executor = "openai"
-base_url = "http://127.0.0.1:11434/v1"
-model = "qwen2.5:0.5b"
-api_key_ref = "env:OPENAI_API_KEY"   # optional; same schemes as token_ref
-system_prompt = "You are a concise assistant."
-description = "Small local model"    # shown in profile pickers
-temperature = 0.2                    # optional, passed through
-max_tokens = 1024                    # optional, passed through
-max_history_messages = 50            # oldest messages dropped first; the system prompt stays
-max_context_chars = 60000
-request_timeout_s = 60               # until the first token
-idle_timeout_s = 30                  # between streamed chunks
-max_retries = 2                      # before the first token only
-"#;
+/// SPEC §9's own example file (shared with the end-to-end tests).
+const SPEC_EXAMPLE: &str = include_str!("../../tests/fixtures/spec-profiles.toml");
 
 #[cfg(feature = "openai")]
 #[test]

@@ -39,6 +39,9 @@ pub enum Step {
     Raw(String),
     /// A keep-alive comment line `: <text>\n\n`.
     Comment(String),
+    /// A content chunk whose text is the wall-clock time it was written, in microseconds since the Unix
+    /// epoch, and a space (see [`now_micros`]), for measuring how long a chunk takes to reach a client.
+    Stamp,
     /// Waits before the next step.
     Sleep(Duration),
     /// Stops writing and never finishes (headers and earlier steps were sent).
@@ -150,4 +153,9 @@ pub fn usage_chunk(prompt: u64, completion: u64) -> String {
 /// An OpenAI error body: `{"error":{"message":..,"type":..,"code":null}}`.
 pub fn error_object(message: &str, kind: &str) -> String {
     json!({"error": {"message": message, "type": kind, "code": null}}).to_string()
+}
+
+/// Microseconds since the Unix epoch on the wall clock, which every process on the machine shares.
+pub fn now_micros() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

@@ -119,7 +119,7 @@ pub(super) fn out_of_time(failed: Failed, pause: Duration) -> ExecutorError {
 }
 
 /// The message an error answer carries (`{"error": {"message"}}`, `{"error": "..."}`, `{"message"}`,
-/// `{"detail"}`, or its first line of text), scrubbed and shortened.
+/// `{"detail"}`, or its first line of text), on one line, scrubbed and shortened.
 pub(super) fn provider_message(body: &str, scrubber: &Scrubber) -> Option<String> {
     let text = match serde_json::from_str::<serde_json::Value>(body) {
         Ok(json) => {
@@ -130,7 +130,8 @@ pub(super) fn provider_message(body: &str, scrubber: &Scrubber) -> Option<String
         }
         Err(_) => body.lines().map(str::trim).find(|l| !l.is_empty())?.to_owned(),
     };
-    let text = scrubber.text(text.trim());
+    // One line: a provider's message lands in log lines and one-line notices.
+    let text = scrubber.text(&text.split_whitespace().collect::<Vec<_>>().join(" "));
     if text.is_empty() {
         return None;
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use eventsource_stream::{EventStreamError, Eventsource};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use runtime_api::{FailureReason, Usage};
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -136,8 +136,8 @@ pub(super) async fn read(
         } else {
             limits.first_token_by
         };
-        let next = match tokio::time::timeout_at(deadline, events.next()).await {
-            Ok(next) => next,
+        let item = match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(item) => item,
             Err(_) if progress.finish_reason.is_some() => return Ok(()),
             Err(_) if progress.started() => {
                 let quiet_since = origin + Duration::from_millis(last_bytes.load(Ordering::Relaxed));
@@ -149,44 +149,85 @@ pub(super) async fn read(
             }
             Err(_) => return Err(no_first_token(limits.request_timeout)),
         };
-        let event = match next {
-            None if progress.finish_reason.is_some() => return Ok(()),
-            None => return Err(unavailable("the provider closed the stream before the reply finished")),
-            Some(Err(EventStreamError::Transport(Fault::TooLarge))) => {
-                return Err(protocol(format!("the answer grew past {} MiB", MAX_STREAM_BYTES >> 20)));
-            }
-            Some(Err(EventStreamError::Transport(Fault::Transport))) if progress.finish_reason.is_some() => {
-                return Ok(());
-            }
-            Some(Err(EventStreamError::Transport(Fault::Transport))) => {
-                return Err(unavailable("the connection to the provider broke before the reply finished"));
-            }
-            Some(Err(EventStreamError::Utf8(_))) => return Err(protocol("the event stream is not valid UTF-8")),
-            Some(Err(EventStreamError::Parser(_))) => return Err(protocol("the answer is not a valid event stream")),
-            Some(Ok(event)) => event,
-        };
-        match event.event.as_str() {
-            "error" => return Err(provider_error(&event.data, scrubber)),
-            "" | "message" => {}
-            // Named events of extensions this executor does not read.
-            _ => continue,
+        let mut text = String::new();
+        let mut flow = handle(item, &mut text, output, &mut progress, scrubber);
+        // Events already decoded (one read often holds many) go out as one delta: fewer events for
+        // subscribers to keep up with, and no wait for anything that has not arrived.
+        while matches!(flow, Flow::Continue) {
+            let Some(item) = events.next().now_or_never() else { break };
+            flow = handle(item, &mut text, output, &mut progress, scrubber);
         }
-        let data = event.data.trim();
-        if data == "[DONE]" {
-            return Ok(());
+        if !text.is_empty() {
+            output.delta(&text);
         }
-        if data.is_empty() {
-            continue;
+        if let Flow::End(result) = flow {
+            return result;
         }
-        let chunk: Chunk = serde_json::from_str(data)
-            .map_err(|_| protocol("the provider sent a chunk that is not a chat completion chunk (bad JSON)"))?;
-        apply(chunk, output, &mut progress, scrubber)?;
     }
 }
 
-/// Writes one chunk's text and facts.
+/// Whether to read on.
+enum Flow {
+    Continue,
+    End(Result<(), ExecutorError>),
+}
+
+type Item = Option<Result<eventsource_stream::Event, EventStreamError<Fault>>>;
+
+/// Takes one decoded event (or the stream's end or failure): its text goes to `text`, its facts to
+/// `output`.
+fn handle(
+    item: Item,
+    text: &mut String,
+    output: &mut dyn TurnOutput,
+    progress: &mut Progress,
+    scrubber: &Scrubber,
+) -> Flow {
+    let finished = progress.finish_reason.is_some();
+    let event = match item {
+        None if finished => return Flow::End(Ok(())),
+        None => return Flow::End(Err(unavailable("the provider closed the stream before the reply finished"))),
+        Some(Err(EventStreamError::Transport(Fault::TooLarge))) => {
+            return Flow::End(Err(protocol(format!("the answer grew past {} MiB", MAX_STREAM_BYTES >> 20))));
+        }
+        Some(Err(EventStreamError::Transport(Fault::Transport))) if finished => return Flow::End(Ok(())),
+        Some(Err(EventStreamError::Transport(Fault::Transport))) => {
+            let message = "the connection to the provider broke before the reply finished";
+            return Flow::End(Err(unavailable(message)));
+        }
+        Some(Err(EventStreamError::Utf8(_))) => return Flow::End(Err(protocol("the event stream is not valid UTF-8"))),
+        Some(Err(EventStreamError::Parser(_))) => {
+            return Flow::End(Err(protocol("the answer is not a valid event stream")));
+        }
+        Some(Ok(event)) => event,
+    };
+    match event.event.as_str() {
+        "error" => return Flow::End(Err(provider_error(&event.data, scrubber))),
+        "" | "message" => {}
+        // Named events of extensions this executor does not read.
+        _ => return Flow::Continue,
+    }
+    let data = event.data.trim();
+    if data == "[DONE]" {
+        return Flow::End(Ok(()));
+    }
+    if data.is_empty() {
+        return Flow::Continue;
+    }
+    let Ok(chunk) = serde_json::from_str::<Chunk>(data) else {
+        let message = "the provider sent a chunk that is not a chat completion chunk (bad JSON)";
+        return Flow::End(Err(protocol(message)));
+    };
+    match apply(chunk, text, output, progress, scrubber) {
+        Ok(()) => Flow::Continue,
+        Err(error) => Flow::End(Err(error)),
+    }
+}
+
+/// Takes one chunk's text (into `text`) and facts (to `output`).
 fn apply(
     chunk: Chunk,
+    text: &mut String,
     output: &mut dyn TurnOutput,
     progress: &mut Progress,
     scrubber: &Scrubber,
@@ -209,15 +250,13 @@ fn apply(
     }
     // One choice is asked for; a server that sends more streams the others with higher indexes.
     for choice in chunk.choices.unwrap_or_default().into_iter().filter(|c| c.index.unwrap_or(0) == 0) {
-        if let Some(text) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
-            progress.text_bytes += text.len();
+        if let Some(piece) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+            progress.text_bytes += piece.len();
             if progress.text_bytes > MAX_REPLY_BYTES {
-                return Err(protocol(format!(
-                    "the reply grew past the runtime's limit of {} MiB",
-                    MAX_REPLY_BYTES >> 20
-                )));
+                let limit = MAX_REPLY_BYTES >> 20;
+                return Err(protocol(format!("the reply grew past the runtime's limit of {limit} MiB")));
             }
-            output.delta(&text);
+            text.push_str(&piece);
         }
         if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
             facts.finish_reason = Some(scrubber.text(&reason).chars().take(64).collect());
