@@ -4,7 +4,9 @@
 
 mod error;
 pub mod events;
+mod log_caps;
 mod shutdown;
 
 pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
+pub use log_caps::LIBRARY_LOG_CAPS;
 pub use shutdown::shutdown_signal;

@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 pub use error::{ConfigError, Location, Problem};
 pub use fields::{DisplayNameError, EndpointError, MAX_DISPLAY_NAME_CHARS, check_display_name, parse_endpoint};
-pub use sources::secret::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
+pub use secrets::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
 
 /// The shared configuration file, relative to the workspace directory.
 pub const CONFIG_FILE: &str = ".yoi/workspace-backend.toml";

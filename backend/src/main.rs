@@ -65,7 +65,7 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
+        .with_env_filter(log_filter(&cli.log)?)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -129,4 +129,13 @@ fn reload_on_hangup(connections: std::sync::Arc<backend::connections::Connection
     });
     #[cfg(not(unix))]
     drop(connections);
+}
+
+/// The operator's `--log` filter, with the HTTP libraries capped so no address reaches a log line.
+fn log_filter(directives: &str) -> anyhow::Result<EnvFilter> {
+    let mut filter = EnvFilter::try_new(directives).context("invalid --log filter")?;
+    for cap in api_http::LIBRARY_LOG_CAPS {
+        filter = filter.add_directive(cap.parse().context("a library log cap")?);
+    }
+    Ok(filter)
 }

@@ -28,6 +28,14 @@ impl Usage {
     }
 }
 
+impl<'a> std::iter::Sum<&'a Usage> for Usage {
+    fn sum<I: Iterator<Item = &'a Usage>>(counts: I) -> Usage {
+        let mut total = Usage::default();
+        counts.for_each(|count| total.add(count));
+        total
+    }
+}
+
 /// How the turn behind an assistant entry ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -51,8 +59,10 @@ macro_rules! failure_reasons {
         #[serde(rename_all = "snake_case")]
         pub enum FailureReason {
             $(#[doc = $doc] $variant,)*
-            /// Any other executor failure (also what events from runtimes that predate typed reasons read as).
+            /// Any other executor failure; also what an event without a reason, or with one this build does not
+            /// know (from a newer runtime), reads as.
             #[default]
+            #[serde(other)]
             ExecutorFailed,
         }
 
@@ -95,6 +105,14 @@ mod tests {
         for reason in [FailureReason::ProviderTimeout, FailureReason::ProviderError, FailureReason::ExecutorFailed] {
             assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
         }
+    }
+
+    #[test]
+    fn an_unknown_reason_from_a_newer_runtime_reads_as_executor_failed() {
+        let reason: FailureReason = serde_json::from_str("\"provider_on_fire\"").unwrap();
+        assert_eq!(reason, FailureReason::ExecutorFailed);
+        let known: FailureReason = serde_json::from_str("\"provider_timeout\"").unwrap();
+        assert_eq!(known, FailureReason::ProviderTimeout);
     }
 
     #[test]

@@ -10,7 +10,6 @@ pub mod executor;
 mod ids;
 pub mod profile;
 mod runtime;
-pub mod secret;
 #[cfg(feature = "http-server")]
 pub mod server;
 pub mod store;

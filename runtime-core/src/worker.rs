@@ -206,22 +206,32 @@ impl WorkerInner {
     /// characters (the system prompt's) count against the bound too.
     ///
     /// Queued inputs are appended when accepted, so a later turn's input can sit before an earlier turn's
-    /// reply; history is therefore ordered by turn, and entries of later turns are left out. Messages are
-    /// taken newest first until one does not fit, so what is sent is always a recent, unbroken stretch.
+    /// reply: history is in turn order, and entries of later turns are left out. Messages are taken newest
+    /// first (in turn order) until one does not fit, so what is sent is always a recent, unbroken stretch.
+    /// An entry can sit at most `reorder` places from its turn-order position (one reply for the running
+    /// turn and each queued one), so reading that many more than the bound is enough, and the cost stays
+    /// independent of the transcript's length.
     pub(crate) fn conversation(
         &self,
         turn_id: u64,
         input_seq: u64,
         bounds: HistoryBounds,
         reserved: usize,
+        reorder: usize,
     ) -> (Vec<Message>, Message) {
         let input = &self.transcript[(input_seq - 1) as usize];
-        let mut budget = bounds.max_chars.saturating_sub(reserved + input.content.chars().count());
-        let mut earlier: Vec<&TranscriptEntry> = self
+        let mut newest: Vec<&TranscriptEntry> = self
             .transcript
             .iter()
             .rev()
             .filter(|e| e.role != Role::Notice && e.turn_id.is_some_and(|t| t < turn_id))
+            .take(bounds.max_messages.saturating_add(reorder))
+            .collect();
+        // Newest first, in turn order.
+        newest.sort_by_key(|e| std::cmp::Reverse((e.turn_id, e.seq)));
+        let mut budget = bounds.max_chars.saturating_sub(reserved + input.content.chars().count());
+        let mut earlier: Vec<&TranscriptEntry> = newest
+            .into_iter()
             .take(bounds.max_messages)
             .take_while(|e| {
                 let chars = e.content.chars().count();
@@ -231,10 +241,6 @@ impl WorkerInner {
             })
             .collect();
         earlier.reverse();
-        // Only queued inputs interleave turns; otherwise the transcript order already is turn order.
-        if !earlier.is_sorted_by_key(|e| (e.turn_id, e.seq)) {
-            earlier.sort_by_key(|e| (e.turn_id, e.seq));
-        }
         let history = earlier.into_iter().map(|e| Message { role: e.role, content: e.content.clone() }).collect();
         (history, Message { role: input.role, content: input.content.clone() })
     }

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use runtime_api::FailureReason;
-use runtime_core::secret::SecretRef;
+use secrets::SecretRef;
 use support::openai::*;
 
 async fn failure(behaviours: Vec<Behaviour>) -> (runtime_core::ExecutorError, Collected, ModelServer) {
@@ -231,4 +231,80 @@ async fn provider_messages_that_echo_the_key_or_address_are_scrubbed() {
         assert!(!error.message.contains(hidden), "{hidden} in {}", error.message);
     }
     assert!(error.message.contains("<api key>") && error.message.contains("<provider url>"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn a_200_that_is_not_a_stream_and_never_ends_is_bounded_by_the_first_token_deadline() {
+    let server = ModelServer::start().await;
+    server.push(Behaviour::StreamAs { content_type: "application/json".into(), steps: vec![Step::Hang] });
+    let mut settings = settings(&server);
+    settings.request_timeout = Duration::from_secs(1);
+    let started = tokio::time::Instant::now();
+    let error = run(&executor(settings)).await.0.unwrap_err();
+    assert_eq!(error.reason, FailureReason::ProviderTimeout, "{}", error.message);
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn bad_gateway_and_gateway_timeout_are_retried_too() {
+    let (result, out, server) =
+        play(vec![status(502, "bad gateway"), status(504, "timeout"), Behaviour::reply(&["ok"])]).await;
+    result.unwrap();
+    assert_eq!((out.text().as_str(), server.requests().len()), ("ok", 3));
+}
+
+#[tokio::test]
+async fn a_reasoning_model_thinking_past_the_first_token_deadline_is_not_timed_out() {
+    let server = ModelServer::start().await;
+    let thinking = |text: &str| {
+        Step::Data(serde_json::json!({"choices": [{"index": 0, "delta": {"reasoning_content": text}}]}).to_string())
+    };
+    let mut steps = Vec::new();
+    for _ in 0..6 {
+        steps.extend([thinking("hmm "), Step::Sleep(Duration::from_millis(300))]);
+    }
+    steps.extend([data(content_chunk("answer")), data(finish_chunk("stop")), done()]);
+    server.push(stream(steps));
+    let mut settings = settings(&server);
+    settings.request_timeout = Duration::from_secs(1);
+    settings.idle_timeout = Duration::from_secs(1);
+    let (result, out) = run(&executor(settings)).await;
+    result.unwrap();
+    assert_eq!(out.text(), "answer", "the reasoning is not part of the reply");
+}
+
+#[tokio::test]
+async fn an_endless_line_is_provider_protocol_error_not_an_endless_buffer() {
+    let endless = Step::Raw(format!("data: {}", "x".repeat(1_100_000)));
+    let (error, _, _) = failure(vec![stream(vec![data(content_chunk("a")), endless, Step::Hang])]).await;
+    assert_eq!(error.reason, FailureReason::ProviderProtocolError);
+    assert!(error.message.contains("without completing an event"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn an_https_profile_talking_to_a_plain_http_server_fails_once_without_retries() {
+    // A plain HTTP server that answers whatever arrives, as a misconfigured port would.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut hello = [0u8; 1024];
+            let _ = socket.read(&mut hello).await;
+            let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let server = ModelServer::start().await;
+    let mut settings = settings(&server);
+    settings.base_url = format!("https://{addr}/v1");
+    settings.max_retries = 3;
+    let started = tokio::time::Instant::now();
+    let error = run(&executor(settings)).await.0.unwrap_err();
+    assert_eq!(error.reason, FailureReason::ProviderUnavailable);
+    assert!(error.message.contains("TLS"), "{}", error.message);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "a handshake failure is not retried");
+    assert!(started.elapsed() < Duration::from_secs(3));
 }

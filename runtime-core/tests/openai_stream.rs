@@ -48,7 +48,7 @@ async fn chunks_that_arrive_together_go_out_as_one_delta_and_chunks_apart_as_sev
     assert_eq!(out.deltas, ["abc"], "one write of three chunks is one delta");
 
     let (result, out, _server) =
-        play(vec![Behaviour::reply_slowly(&["a", "b", "c"], Duration::from_millis(150))]).await;
+        play(vec![Behaviour::reply_slowly(&["a", "b", "c"], Duration::from_millis(300))]).await;
     result.unwrap();
     assert_eq!(out.deltas, ["a", "b", "c"], "chunks apart stream apart");
 }
@@ -136,7 +136,7 @@ async fn the_key_is_read_at_every_turn_so_a_rotated_key_file_takes_effect() {
     let key = dir.path().join("key");
     std::fs::write(&key, "sk-first\n").unwrap();
     let mut settings = settings(&server);
-    settings.api_key = Some(runtime_core::secret::SecretRef::File(key.clone()));
+    settings.api_key = Some(secrets::SecretRef::File(key.clone()));
     let executor = executor(settings);
     run(&executor).await.0.unwrap();
     std::fs::write(&key, "sk-second").unwrap();
@@ -159,15 +159,15 @@ async fn temperature_and_max_tokens_are_passed_through() {
 #[tokio::test]
 async fn dropping_a_turn_mid_stream_closes_the_provider_connection_at_once() {
     let server = ModelServer::start().await;
-    server.push(Behaviour::reply_slowly(&["a ", "b ", "c ", "d"], Duration::from_millis(300)));
+    server.push(Behaviour::reply_slowly(&["a ", "b ", "c ", "d"], Duration::from_millis(500)));
     let executor = executor(settings(&server));
     let mut out = Collected::default();
     let turn = executor.run(turn(), &mut out);
-    // Long enough for the first pieces, far too short for the whole reply.
+    // Long enough for the first piece, far too short for the whole reply.
     assert!(tokio::time::timeout(Duration::from_millis(700), turn).await.is_err());
-    let dropped = tokio::time::Instant::now();
-    assert!(server.wait_closed(0, Duration::from_millis(100)).await, "the provider sees the connection drop");
+    // Prompt, not merely eventual: the reply's remaining pieces would take another 1.3 s. (How prompt is
+    // measured by the model_stream benchmark, not here.)
+    assert!(server.wait_closed(0, Duration::from_millis(500)).await, "the provider sees the connection drop");
     assert!(server.client_closed_early(0));
-    assert!(dropped.elapsed() < Duration::from_millis(100));
     assert!(!out.deltas.is_empty() && out.deltas.len() < 4, "{:?}", out.deltas);
 }

@@ -195,6 +195,24 @@ async fn executors_get_history_by_turn_and_bounded_in_messages() {
 }
 
 #[tokio::test]
+async fn the_message_bound_counts_in_turn_order_when_queued_inputs_interleave() {
+    let executor = Arc::new(ScriptedExecutor::default());
+    let runtime = start_bounded(&executor, HistoryBounds { max_messages: 2, max_chars: 1_000 }).await;
+    let worker = scripted_worker(&runtime).await;
+    // Transcript order: u1, u2 (queued), r1, r2; turn order: u1, r1, u2, r2.
+    runtime.input(&worker, InputRequest::user("u1")).await.unwrap();
+    runtime.input(&worker, InputRequest::user("u2").when_busy(WhenBusy::Queue)).await.unwrap();
+    executor.finish(&worker, 1, Outcome::Complete("r1".into())).await;
+    executor.finish(&worker, 2, Outcome::Complete("r2".into())).await;
+    wait_for(&runtime, &worker, |d| d.summary.state == WorkerState::Idle).await;
+    runtime.input(&worker, InputRequest::user("u3")).await.unwrap();
+    executor.finish(&worker, 3, Outcome::Complete("r3".into())).await;
+    let contexts = executor.contexts.lock().clone();
+    let turn3: Vec<_> = contexts[2].history.iter().map(|m| m.content.as_str()).collect();
+    assert_eq!(turn3, ["u2", "working r2"], "the newest two in turn order, an input and its reply");
+}
+
+#[tokio::test]
 async fn history_drops_the_oldest_messages_to_fit_the_character_bound() {
     let executor = Arc::new(ScriptedExecutor::default());
     // "working rN" is 10 characters, a one-letter input 1: the budget of 25 minus the new input "d" (1)

@@ -113,13 +113,6 @@ impl LocalCompatSource {
     }
 }
 
-/// Tokens counted over the worker's assistant entries.
-fn usage_of(worker: &StoredWorker) -> runtime_api::Usage {
-    let mut usage = runtime_api::Usage::default();
-    worker.transcript.iter().filter_map(|e| e.usage.as_ref()).for_each(|u| usage.add(u));
-    usage
-}
-
 /// A worker that has not ended is shown idle: nothing runs in a view.
 fn state_of(worker: &StoredWorker) -> WorkerState {
     worker.record.end.as_ref().map_or(WorkerState::Idle, |end| end.state)
@@ -198,7 +191,7 @@ impl RuntimeSource for LocalCompatSource {
             current_turn: None,
             queued_inputs: 0,
             end_reason: worker.record.end.as_ref().and_then(|e| e.reason.clone()),
-            usage: usage_of(worker),
+            usage: worker.transcript.iter().filter_map(|e| e.usage.as_ref()).sum(),
         })
     }
 

@@ -22,8 +22,8 @@ use runtime_api::{
 };
 use url::Url;
 
-use crate::secret::SecretRef;
 use client::Client;
+use secrets::SecretRef;
 
 /// How a remote runtime is reached.
 pub struct RemoteOptions {

@@ -52,3 +52,10 @@ fn both_binaries_are_built_with_the_openai_executor() {
         assert!(deps.iter().any(|d| d == "eventsource-stream"), "{package} runs openai profiles: {deps:?}");
     }
 }
+
+#[test]
+fn secret_references_depend_on_no_runtime_or_io_stack() {
+    let deps = normal_dependencies(&["-p", "secrets"]);
+    assert!(deps.iter().any(|d| d == "thiserror"), "the check sees real dependencies: {deps:?}");
+    assert_free_of("secrets", &deps, &["tokio", "hyper", "reqwest", "serde", "runtime-core", "runtime-api"]);
+}

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use runtime_api::{RuntimeId, RuntimeSource};
+use secrets::SecretRef;
 use sources::remote_http::{RemoteHttpSource, RemoteOptions, RemoteTimeouts};
-use sources::secret::SecretRef;
 use tests::contract::{Fixture, contract_suite, setup};
 use tests::harness::RuntimeProcess;
 

@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 const KEY: &str = "sk-canary-model-key-5e1f";
 const KEY_VAR: &str = "YOI_TEST_MODEL_KEY_CANARY";
-const LOGS: &str = "info,backend=debug,sources=debug,runtime_core=debug";
+/// Everything, so a library that logs an address at some level would be caught too.
+const LOGS: &str = "trace";
 
 /// Two processes sharing one profiles file (`local-llm`: openai, key from the environment), the backend
 /// serving the runtime as `dev` and the same profiles on its embedded runtime.

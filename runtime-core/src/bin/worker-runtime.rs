@@ -88,7 +88,7 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
+        .with_env_filter(log_filter(&cli.log)?)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -149,4 +149,13 @@ fn token(cli: &Cli) -> anyhow::Result<Option<BearerToken>> {
         return Ok(None);
     };
     BearerToken::new(raw).map(Some).context("the token is empty")
+}
+
+/// The operator's `--log` filter, with the HTTP libraries capped so no address reaches a log line.
+fn log_filter(directives: &str) -> anyhow::Result<EnvFilter> {
+    let mut filter = EnvFilter::try_new(directives).context("invalid --log filter")?;
+    for cap in api_http::LIBRARY_LOG_CAPS {
+        filter = filter.add_directive(cap.parse().context("a library log cap")?);
+    }
+    Ok(filter)
 }

@@ -22,8 +22,8 @@ use tokio::time::Instant;
 
 use super::{Executor, ExecutorError, TurnContext, TurnOutput};
 use crate::profile::OpenAiSettings;
-use crate::secret::Secret;
 use scrub::Scrubber;
+use secrets::Secret;
 
 /// Longest a TCP (and TLS) connection to the provider may take to open, within the request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,11 +44,18 @@ pub enum OpenAiSetupError {
     /// The HTTP client (its TLS roots, say) could not be initialised.
     #[error("the HTTP client of the openai executor cannot be set up")]
     Client,
+    /// `base_url` is not a URL the client can send to (the text is not repeated: it may be private).
+    #[error("base_url is not a valid http(s) URL")]
+    BaseUrl,
 }
 
 impl OpenAiExecutor {
     /// An executor for `settings`; nothing is contacted until a turn runs.
     pub fn new(settings: OpenAiSettings) -> Result<Self, OpenAiSetupError> {
+        let parsed = reqwest::Url::parse(&settings.base_url).map_err(|_| OpenAiSetupError::BaseUrl)?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(OpenAiSetupError::BaseUrl);
+        }
         let http = reqwest::Client::builder()
             // A redirect would resend the key somewhere the operator did not name.
             .redirect(reqwest::redirect::Policy::none())
@@ -125,7 +132,7 @@ impl OpenAiExecutor {
             }
             let pause = retry::pause(attempt, failed.retry_after);
             if Instant::now() + pause >= first_token_by {
-                return Err(failure::out_of_time(failed, pause));
+                return Err(failure::out_of_time(failed));
             }
             tracing::debug!(attempt, reason = %failed.error.reason, "retrying a model request");
             tokio::time::sleep(pause).await;

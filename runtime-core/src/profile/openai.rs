@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::HistoryBounds;
 use crate::Executor;
-use crate::secret::SecretRef;
+use secrets::SecretRef;
 
 /// Seconds to wait for the first token unless `request_timeout_s` says otherwise.
 const DEFAULT_REQUEST_TIMEOUT_S: u64 = 60;
@@ -218,8 +218,18 @@ fn check_base_url(url: &str, problems: &mut Vec<String>) -> bool {
         return false;
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() {
+    // `host`, `host:port` or `[v6]:port`.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !authority.ends_with(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    if host.is_empty() || host == "[]" {
         problems.push("base_url must name a host".to_owned());
+    }
+    if let Some(port) = port
+        && port.parse::<u16>().map_or(true, |p| p == 0)
+    {
+        problems.push("base_url's port must be a number from 1 to 65535".to_owned());
     }
     if authority.contains('@') {
         problems.push("base_url must not carry credentials; use api_key_ref".to_owned());

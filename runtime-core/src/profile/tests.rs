@@ -1,3 +1,5 @@
+//! The profiles file: loading, validation that reports every problem, and what profiles show.
+
 use super::*;
 
 fn problems_of(text: &str) -> Vec<String> {
@@ -130,6 +132,8 @@ fn base_urls_with_credentials_queries_or_no_host_are_refused() {
         ("https://user:pw@example.com/v1", "must not carry credentials"),
         ("https://example.com/v1?key=1", "query or fragment"),
         ("http:///v1", "must name a host"),
+        ("http://host:port/v1", "port must be a number"),
+        ("http://host:0/v1", "port must be a number"),
         ("http://exa mple.com/v1", "spaces"),
     ] {
         let text = format!("[[profiles]]\nname = \"m\"\nexecutor = \"openai\"\nmodel = \"x\"\nbase_url = \"{url}\"\n");

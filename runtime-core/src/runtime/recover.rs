@@ -41,10 +41,7 @@ pub(crate) fn rebuild(stored: StoredWorker, profiles: &ProfileSet) -> Rebuilt {
         _ => None,
     };
     let updated_at = transcript.last().map_or(record.created_at, |e| e.at);
-    let mut usage = runtime_api::Usage::default();
-    for counted in transcript.iter().filter_map(|e| e.usage.as_ref()) {
-        usage.add(counted);
-    }
+    let usage = transcript.iter().filter_map(|e| e.usage.as_ref()).sum();
     let inner = WorkerInner {
         record,
         profile,

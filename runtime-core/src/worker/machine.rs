@@ -222,7 +222,8 @@ impl WorkerInner {
         self.set_state(tx, WorkerState::Busy);
         tx.event(EventBody::TurnStarted { turn_id });
         let reserved = profile.system_prompt().map_or(0, |p| p.chars().count());
-        let (history, input) = self.conversation(turn_id, input_seq, profile.history(), reserved);
+        let reorder = policy.queue_capacity + 1;
+        let (history, input) = self.conversation(turn_id, input_seq, profile.history(), reserved, reorder);
         let context = TurnContext {
             worker_id: self.record.worker_id.clone(),
             turn_id,

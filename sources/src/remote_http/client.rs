@@ -21,7 +21,7 @@ use url::Url;
 
 use super::RemoteTimeouts;
 use super::classify::{self, Failure};
-use crate::secret::SecretRef;
+use secrets::SecretRef;
 
 /// How many times an idempotent read is retried after a failure that may pass.
 const READ_RETRIES: u32 = 2;

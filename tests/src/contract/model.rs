@@ -22,7 +22,6 @@ pub(crate) async fn model_turns_stream_deltas_and_record_the_reply_with_its_fact
     assert_eq!(kinds(&events), ["input_accepted", "turn_started", "turn_completed"]);
     // The scripted server answers "You said: <input>" one word per chunk.
     assert_eq!(deltas(&events, 1), "You said: hello world");
-    assert!(events.iter().any(|e| matches!(e.body, EventBody::TurnDelta { .. })), "the reply streamed");
     let Some(EventBody::TurnCompleted { usage: Some(usage), .. }) = events.last().map(|e| &e.body) else {
         panic!("turn_completed carries usage: {:?}", events.last());
     };
@@ -43,8 +42,8 @@ pub(crate) async fn model_turns_stream_deltas_and_record_the_reply_with_its_fact
 pub(crate) async fn cancelling_a_model_turn_keeps_the_partial_reply_marked_cancelled(source: Source) {
     let worker = new_worker(&source, setup::MODEL_PROFILE).await;
     let mut frames = subscribe(&source, Some(&worker), None).await;
-    // Inputs starting with "slow" are answered one word every 100 ms.
-    source.input(&worker, InputRequest::user("slow one two three four five six seven")).await.expect("input");
+    // Inputs starting with "hang" are answered "You said: " and then never finished.
+    source.input(&worker, InputRequest::user("hang on")).await.expect("input");
     let mut streamed = frames.events_until(|e| matches!(e.body, EventBody::TurnDelta { .. })).await;
     source.cancel(&worker, LifecycleRequest { reason: Some("enough".into()) }).await.expect("cancel");
     streamed.extend(frames.events_until(|e| matches!(e.body, EventBody::TurnCancelled { .. })).await);
@@ -55,9 +54,8 @@ pub(crate) async fn cancelling_a_model_turn_keeps_the_partial_reply_marked_cance
     let entries = transcript(&source, &worker).await;
     let reply = &entries[(*reply_seq - 1) as usize];
     assert_eq!((reply.role, reply.outcome), (Role::Assistant, Some(TurnOutcome::Cancelled)));
-    assert_eq!(reply.content, deltas(&streamed, 1));
-    let whole = "You said: slow one two three four five six seven";
-    assert!(reply.content.starts_with("You ") && reply.content.len() < whole.len(), "{:?}", reply.content);
+    assert_eq!(reply.content, deltas(&streamed, 1), "exactly what streamed is kept");
+    assert!("You said: ".starts_with(&reply.content) && !reply.content.is_empty(), "{:?}", reply.content);
     assert_eq!(entries.last().map(|e| e.content.as_str()), Some("turn 1 cancelled: enough"));
 }
 

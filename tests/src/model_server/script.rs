@@ -61,7 +61,9 @@ impl Behaviour {
         scripted_reply(pieces, Some(pause), 7)
     }
 
-    /// What the server does when nothing is queued: streams "You said: <last user message>" word by word (slowly if it starts with "slow").
+    /// What the server does when nothing is queued: streams "You said: <last user message>" word by word;
+    /// slowly (100 ms a word) if the message starts with "slow", and if it starts with "hang", only
+    /// "You said: " and then nothing, never finishing.
     pub fn default_for(body: &Value) -> Behaviour {
         let messages = body["messages"].as_array().map(Vec::as_slice).unwrap_or(&[]);
         let last_user =
@@ -70,6 +72,14 @@ impl Behaviour {
         let prompt = messages.iter().map(|m| text_of(&m["content"]).split_whitespace().count() as u64).sum();
         let said = format!("You said: {last_user}");
         let pieces: Vec<&str> = said.split_inclusive(' ').collect();
+        if last_user.starts_with("hang") {
+            return Behaviour::Stream(vec![
+                Step::Data(role_chunk()),
+                Step::Data(content_chunk("You ")),
+                Step::Data(content_chunk("said: ")),
+                Step::Hang,
+            ]);
+        }
         let pause = last_user.starts_with("slow").then_some(Duration::from_millis(100));
         scripted_reply(&pieces, pause, prompt)
     }

@@ -85,7 +85,27 @@ pub(super) async fn from_response(
 
 /// A request that got no answer: the connection could not be made or broke before the answer began.
 pub(super) fn from_transport(error: &reqwest::Error) -> Failed {
-    let cause = io_cause(error);
+    let io = innermost_io(error);
+    let kind = io.map(std::io::Error::kind);
+    if error.is_builder() {
+        let message = "the request to the provider cannot be made (check base_url)";
+        return Failed {
+            error: ExecutorError::new(FailureReason::ProviderProtocolError, message),
+            retryable: false,
+            retry_after: None,
+        };
+    }
+    // A refused certificate or a failed handshake: trying again will not change it.
+    if io.is_some_and(is_tls) {
+        let message =
+            "the TLS handshake with the provider failed (is its certificate trusted, and does it speak https?)";
+        return Failed {
+            error: ExecutorError::new(FailureReason::ProviderUnavailable, message),
+            retryable: false,
+            retry_after: None,
+        };
+    }
+    let cause = kind.map(describe).map(|k| format!(" ({k})")).unwrap_or_default();
     let message = if error.is_connect() {
         format!("cannot connect to the provider{cause}")
     } else if error.is_timeout() {
@@ -94,8 +114,11 @@ pub(super) fn from_transport(error: &reqwest::Error) -> Failed {
         format!("the connection to the provider failed before it answered{cause}")
     };
     // Nothing was answered, so nothing was streamed: retrying cannot duplicate output.
-    let retryable = !error.is_builder();
-    Failed { error: ExecutorError::new(FailureReason::ProviderUnavailable, message), retryable, retry_after: None }
+    Failed {
+        error: ExecutorError::new(FailureReason::ProviderUnavailable, message),
+        retryable: true,
+        retry_after: None,
+    }
 }
 
 /// No first token within `request_timeout_s`.
@@ -107,13 +130,11 @@ pub(super) fn no_first_token(request_timeout: Duration) -> ExecutorError {
 }
 
 /// A retry was due, but waiting for it would pass the first-token deadline.
-pub(super) fn out_of_time(failed: Failed, pause: Duration) -> ExecutorError {
+pub(super) fn out_of_time(failed: Failed) -> ExecutorError {
     let mut error = failed.error;
-    if failed.retry_after.is_some() {
-        error.message.push_str(&format!(
-            "; it asks to wait {} s, longer than request_timeout_s leaves",
-            pause.as_secs_f64().ceil() as u64
-        ));
+    if let Some(asked) = failed.retry_after {
+        let seconds = asked.as_secs_f64().ceil() as u64;
+        error.message.push_str(&format!("; it asks to wait {seconds} s, longer than request_timeout_s leaves"));
     }
     error
 }
@@ -151,24 +172,42 @@ fn names_a_missing_model(message: &str) -> bool {
             .any(|phrase| message.contains(phrase))
 }
 
-/// `" (connection refused)"` and the like, from the innermost I/O error, never its text (it may carry an
-/// address).
-fn io_cause(error: &reqwest::Error) -> String {
+/// Whether an I/O error wraps a rustls error (tokio-rustls nests it in one or two I/O errors, which
+/// `source()` does not walk).
+fn is_tls(mut io: &std::io::Error) -> bool {
+    loop {
+        match io.get_ref() {
+            Some(inner) if inner.is::<rustls::Error>() => return true,
+            Some(inner) => match inner.downcast_ref::<std::io::Error>() {
+                Some(nested) => io = nested,
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+/// The innermost I/O error, whose kind (never its text: it may carry an address) says what happened.
+fn innermost_io(error: &reqwest::Error) -> Option<&std::io::Error> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut found = None;
     while let Some(current) = source {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            let kind = match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused",
-                std::io::ErrorKind::ConnectionReset => "connection reset",
-                std::io::ErrorKind::ConnectionAborted => "connection aborted",
-                std::io::ErrorKind::TimedOut => "timed out",
-                std::io::ErrorKind::UnexpectedEof => "connection closed",
-                std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => "unreachable",
-                _ => "network error",
-            };
-            return format!(" ({kind})");
+            found = Some(io);
         }
         source = current.source();
     }
-    String::new()
+    found
+}
+
+fn describe(kind: std::io::ErrorKind) -> &'static str {
+    match kind {
+        std::io::ErrorKind::ConnectionRefused => "connection refused",
+        std::io::ErrorKind::ConnectionReset => "connection reset",
+        std::io::ErrorKind::ConnectionAborted => "connection aborted",
+        std::io::ErrorKind::TimedOut => "timed out",
+        std::io::ErrorKind::UnexpectedEof => "connection closed",
+        std::io::ErrorKind::HostUnreachable | std::io::ErrorKind::NetworkUnreachable => "unreachable",
+        _ => "network error",
+    }
 }

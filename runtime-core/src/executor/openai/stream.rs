@@ -22,9 +22,11 @@ use crate::executor::{ExecutorError, ReplyFacts, TurnOutput};
 
 /// Most text a reply may hold; beyond it the turn fails rather than growing the transcript without end.
 pub(super) const MAX_REPLY_BYTES: usize = 1024 * 1024;
-/// Most bytes an answer may stream (chunks carry much more than their text), which also bounds what the
-/// event decoder may buffer for one unfinished line.
+/// Most bytes an answer may stream (chunks carry much more than their text).
 pub(super) const MAX_STREAM_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes between two events: the decoder rescans what it holds of an unfinished event at every read,
+/// so an endless line would cost time as well as memory.
+pub(super) const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// The time limits of one answer.
 #[derive(Debug, Clone, Copy)]
@@ -37,13 +39,15 @@ pub(super) struct Limits {
     pub(super) request_timeout: Duration,
 }
 
-/// Why the byte stream stopped: the connection, or the size bound.
+/// Why the byte stream stopped: the connection, or a size bound.
 #[derive(Debug, thiserror::Error)]
 enum Fault {
     #[error("transport")]
     Transport,
-    #[error("too large")]
+    #[error("stream too large")]
     TooLarge,
+    #[error("event too large")]
+    EventTooLarge,
 }
 
 /// One `chat.completion.chunk` (or the error object some servers send instead).
@@ -73,6 +77,9 @@ struct Choice {
 struct Delta {
     #[serde(default)]
     content: Option<String>,
+    /// What reasoning models (served by vLLM, Ollama, DeepSeek's API) stream before their answer.
+    #[serde(default, alias = "reasoning")]
+    reasoning_content: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,13 +97,17 @@ struct RawUsage {
 struct Progress {
     /// Bytes of reply text written.
     text_bytes: usize,
+    /// A reasoning model has begun to think aloud (not recorded, but it is streaming).
+    reasoning: bool,
     finish_reason: Option<String>,
     model_noted: bool,
 }
 
 impl Progress {
+    /// Whether the provider has begun its answer, after which silences are bounded by the idle limit
+    /// rather than the first-token deadline.
     fn started(&self) -> bool {
-        self.text_bytes > 0
+        self.text_bytes > 0 || self.reasoning || self.finish_reason.is_some()
     }
 }
 
@@ -111,33 +122,43 @@ pub(super) async fn read(
     if let Some(content_type) = content_type
         && !content_type.trim_start().to_ascii_lowercase().starts_with("text/event-stream")
     {
-        return Err(not_a_stream(response, scrubber).await);
+        return Err(match tokio::time::timeout_at(limits.first_token_by, not_a_stream(response, scrubber)).await {
+            Ok(error) => error,
+            Err(_) => no_first_token(limits.request_timeout),
+        });
     }
 
     // Updated by the byte stream, read when a time limit fires: bytes that complete no event (a keep-alive
     // comment, half a chunk) still show the provider is alive.
     let origin = Instant::now();
     let last_bytes = Arc::new(AtomicU64::new(0));
-    let received = Arc::new(AtomicUsize::new(0));
-    let (seen, total) = (last_bytes.clone(), received.clone());
+    // Reset whenever an event comes out of the decoder.
+    let since_event = Arc::new(AtomicUsize::new(0));
+    let (seen, pending) = (last_bytes.clone(), since_event.clone());
+    let mut total = 0;
     let bytes = response.bytes_stream().map(move |chunk| {
         let chunk = chunk.map_err(|_| Fault::Transport)?;
         seen.store(origin.elapsed().as_millis() as u64, Ordering::Relaxed);
-        if total.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len() > MAX_STREAM_BYTES {
+        total += chunk.len();
+        if total > MAX_STREAM_BYTES {
             return Err(Fault::TooLarge);
+        }
+        if pending.fetch_add(chunk.len(), Ordering::Relaxed) + chunk.len() > MAX_EVENT_BYTES {
+            return Err(Fault::EventTooLarge);
         }
         Ok(chunk)
     });
     let mut events = bytes.eventsource();
     let mut progress = Progress::default();
     loop {
-        let deadline = if progress.started() || progress.finish_reason.is_some() {
+        let deadline = if progress.started() {
             origin + Duration::from_millis(last_bytes.load(Ordering::Relaxed)) + limits.idle
         } else {
             limits.first_token_by
         };
         let item = match tokio::time::timeout_at(deadline, events.next()).await {
             Ok(item) => item,
+            // The reply is whole; only its usage chunk (or the stream's end) is missing.
             Err(_) if progress.finish_reason.is_some() => return Ok(()),
             Err(_) if progress.started() => {
                 let quiet_since = origin + Duration::from_millis(last_bytes.load(Ordering::Relaxed));
@@ -150,11 +171,13 @@ pub(super) async fn read(
             Err(_) => return Err(no_first_token(limits.request_timeout)),
         };
         let mut text = String::new();
+        since_event.store(0, Ordering::Relaxed);
         let mut flow = handle(item, &mut text, output, &mut progress, scrubber);
         // Events already decoded (one read often holds many) go out as one delta: fewer events for
         // subscribers to keep up with, and no wait for anything that has not arrived.
         while matches!(flow, Flow::Continue) {
             let Some(item) = events.next().now_or_never() else { break };
+            since_event.store(0, Ordering::Relaxed);
             flow = handle(item, &mut text, output, &mut progress, scrubber);
         }
         if !text.is_empty() {
@@ -189,6 +212,10 @@ fn handle(
         None => return Flow::End(Err(unavailable("the provider closed the stream before the reply finished"))),
         Some(Err(EventStreamError::Transport(Fault::TooLarge))) => {
             return Flow::End(Err(protocol(format!("the answer grew past {} MiB", MAX_STREAM_BYTES >> 20))));
+        }
+        Some(Err(EventStreamError::Transport(Fault::EventTooLarge))) => {
+            let message = format!("the provider sent {} MiB without completing an event", MAX_EVENT_BYTES >> 20);
+            return Flow::End(Err(protocol(message)));
         }
         Some(Err(EventStreamError::Transport(Fault::Transport))) if finished => return Flow::End(Ok(())),
         Some(Err(EventStreamError::Transport(Fault::Transport))) => {
@@ -250,7 +277,11 @@ fn apply(
     }
     // One choice is asked for; a server that sends more streams the others with higher indexes.
     for choice in chunk.choices.unwrap_or_default().into_iter().filter(|c| c.index.unwrap_or(0) == 0) {
-        if let Some(piece) = choice.delta.and_then(|d| d.content).filter(|t| !t.is_empty()) {
+        let delta = choice.delta.unwrap_or(Delta { content: None, reasoning_content: None });
+        if delta.reasoning_content.is_some_and(|r| !r.is_empty()) {
+            progress.reasoning = true;
+        }
+        if let Some(piece) = delta.content.filter(|t| !t.is_empty()) {
             progress.text_bytes += piece.len();
             if progress.text_bytes > MAX_REPLY_BYTES {
                 let limit = MAX_REPLY_BYTES >> 20;
