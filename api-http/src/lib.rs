@@ -1,12 +1,13 @@
 //! axum glue for the runtime contract, shared by the runtime process and the backend so both speak the
-//! same HTTP: one JSON error shape, extractors whose rejections use it, and one way to put an event stream
-//! on a WebSocket.
+//! same HTTP: one JSON error shape, extractors whose rejections use it, the answers for unknown routes, one
+//! way to put an event stream on a WebSocket, and the binaries' common edges (logging, start-up failure).
 
+pub mod binary;
 mod error;
 pub mod events;
-mod log_caps;
+mod fallback;
 mod shutdown;
 
 pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
-pub use log_caps::LIBRARY_LOG_CAPS;
+pub use fallback::{unknown_method, unknown_route};
 pub use shutdown::shutdown_signal;

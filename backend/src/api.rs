@@ -79,8 +79,8 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .route("/metrics", get(health::metrics))
         // Lets the metrics layer, which runs outside routing, label requests by route template.
         .route_layer(middleware::from_fn(expose_route))
-        .fallback(unknown_route)
-        .method_not_allowed_fallback(unknown_method)
+        .fallback(api_http::unknown_route)
+        .method_not_allowed_fallback(api_http::unknown_method)
         .with_state(state.clone());
 
     routes
@@ -169,12 +169,4 @@ async fn secure_headers(mut response: Response) -> Response {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-async fn unknown_route(request: Request) -> HttpError {
-    HttpError(ApiError::invalid(format!("no such endpoint: {} {}", request.method(), request.uri().path())))
-}
-
-async fn unknown_method(request: Request) -> HttpError {
-    HttpError(ApiError::invalid(format!("{} is not allowed on {}", request.method(), request.uri().path())))
 }

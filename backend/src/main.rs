@@ -11,7 +11,6 @@ use backend::config::{self, CliOverrides};
 use backend::connections::Workspace;
 use backend::server::Backend;
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 // Request handling allocates many small, short-lived values across threads, where the system allocator's
 // arena locks show up in profiles.
@@ -46,29 +45,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&anyhow::Error::from(error)),
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
-    }
-}
-
-/// Reports why the backend could not run: the message chain an operator acts on, without a backtrace.
-fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("workspace-backend: {error:#}");
-    ExitCode::FAILURE
+    api_http::binary::run("workspace-backend", run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter(&cli.log)?)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    api_http::binary::init_logging(&cli.log)?;
 
     let workspace = std::path::absolute(&cli.workspace).context("cannot resolve --workspace")?;
     let overrides = CliOverrides { bind: cli.bind };
@@ -129,13 +110,4 @@ fn reload_on_hangup(connections: std::sync::Arc<backend::connections::Connection
     });
     #[cfg(not(unix))]
     drop(connections);
-}
-
-/// The operator's `--log` filter, with the HTTP libraries capped so no address reaches a log line.
-fn log_filter(directives: &str) -> anyhow::Result<EnvFilter> {
-    let mut filter = EnvFilter::try_new(directives).context("invalid --log filter")?;
-    for cap in api_http::LIBRARY_LOG_CAPS {
-        filter = filter.add_directive(cap.parse().context("a library log cap")?);
-    }
-    Ok(filter)
 }

@@ -32,8 +32,8 @@ pub fn router(runtime: Runtime, token: Option<BearerToken>) -> Router {
         .route("/v1/workers/{worker_id}/transcript", get(routes::transcript))
         .route("/v1/events", get(routes::events))
         .route("/v1/profiles", get(routes::profiles))
-        .fallback(routes::unknown_route)
-        .method_not_allowed_fallback(routes::unknown_method)
+        .fallback(api_http::unknown_route)
+        .method_not_allowed_fallback(api_http::unknown_method)
         // Every /v1 request, unknown paths included, needs the token.
         .layer(BearerAuthLayer::new(token));
     Router::new()

@@ -59,3 +59,19 @@ fn secret_references_depend_on_no_runtime_or_io_stack() {
     assert!(deps.iter().any(|d| d == "thiserror"), "the check sees real dependencies: {deps:?}");
     assert_free_of("secrets", &deps, &["tokio", "hyper", "reqwest", "serde", "runtime-core", "runtime-api"]);
 }
+
+#[test]
+fn the_backend_reaches_runtimes_only_through_sources() {
+    let output = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let backend = metadata["packages"].as_array().unwrap().iter().find(|p| p["name"] == "backend").unwrap();
+    let direct: Vec<&str> =
+        backend["dependencies"].as_array().unwrap().iter().filter_map(|d| d["name"].as_str()).collect();
+    assert!(direct.contains(&"sources"), "the check sees real dependencies: {direct:?}");
+    assert!(!direct.contains(&"runtime-core"), "backend must not depend on runtime-core directly: {direct:?}");
+}

@@ -13,7 +13,6 @@ use runtime_api::RuntimeId;
 use runtime_core::server::{self, BearerToken};
 use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
-use tracing_subscriber::EnvFilter;
 
 // Request handling allocates many small, short-lived values across threads, where the system allocator's
 // arena locks show up in profiles.
@@ -69,29 +68,11 @@ enum StoreArg {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(error) => return fail(&anyhow::Error::from(error)),
-    };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
-    }
-}
-
-/// Reports why the runtime could not run, without a backtrace.
-fn fail(error: &anyhow::Error) -> ExitCode {
-    eprintln!("worker-runtime: {error:#}");
-    ExitCode::FAILURE
+    api_http::binary::run("worker-runtime", run(Cli::parse()))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter(&cli.log)?)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    api_http::binary::init_logging(&cli.log)?;
     let token = token(&cli)?;
     if token.is_none() && !cli.bind.ip().is_loopback() {
         bail!("listening on {} (not loopback) requires --token-env or --token-file", cli.bind);
@@ -149,13 +130,4 @@ fn token(cli: &Cli) -> anyhow::Result<Option<BearerToken>> {
         return Ok(None);
     };
     BearerToken::new(raw).map(Some).context("the token is empty")
-}
-
-/// The operator's `--log` filter, with the HTTP libraries capped so no address reaches a log line.
-fn log_filter(directives: &str) -> anyhow::Result<EnvFilter> {
-    let mut filter = EnvFilter::try_new(directives).context("invalid --log filter")?;
-    for cap in api_http::LIBRARY_LOG_CAPS {
-        filter = filter.add_directive(cap.parse().context("a library log cap")?);
-    }
-    Ok(filter)
 }

@@ -2,14 +2,14 @@
 
 use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, ProfileList,
-    RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, ProfileList, RuntimeSummary,
+    StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 
 use crate::Runtime;
@@ -88,12 +88,4 @@ pub(super) async fn events(
     let upgrade = api_http::events::upgrade(upgrade)?;
     let frames = runtime.subscribe(request)?;
     Ok(api_http::events::serve(upgrade, frames))
-}
-
-pub(super) async fn unknown_route(request: Request) -> HttpError {
-    HttpError(ApiError::invalid(format!("no such endpoint: {} {}", request.method(), request.uri().path())))
-}
-
-pub(super) async fn unknown_method(request: Request) -> HttpError {
-    HttpError(ApiError::invalid(format!("{} is not allowed on {}", request.method(), request.uri().path())))
 }
