@@ -26,13 +26,11 @@ impl From<runtime_api::IdError> for HttpError {
 }
 
 impl IntoResponse for HttpError {
+    /// Sends the error as it is: `internal` errors carry "internal error" from where they are made
+    /// ([`ApiError::internal`], and the backend's stack for what a source sends), never detail.
     fn into_response(self) -> Response {
-        let mut error = self.0;
+        let error = self.0;
         let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if error.code == ErrorCode::Internal {
-            // Whatever went wrong is in the log; the response carries nothing internal.
-            error.message = "internal error".to_owned();
-        }
         (status, Json(ErrorEnvelope { error })).into_response()
     }
 }

@@ -26,7 +26,6 @@ use tower_http::trace::TraceLayer;
 
 pub use api_http::HttpError;
 pub use guard::Guard;
-pub(crate) use runtimes::{AGGREGATE_BUDGET, view as runtime_view};
 
 use crate::connections::Connections;
 use crate::metrics::Metrics;

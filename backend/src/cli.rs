@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use clap::Subcommand;
 use runtime_api::ApiError;
-use sources::remote_http::RemoteTimeouts;
 
 use crate::config::{CONFIG_FILE, LOCAL_CONFIG_FILE, SecretRef};
 use crate::connections::negotiate::{self, Candidate, TestReport};
@@ -134,7 +133,7 @@ async fn test(
     endpoint: Option<String>,
     token_ref: Option<String>,
 ) -> Result<TestReport, ApiError> {
-    let timeouts = RemoteTimeouts::default();
+    let timeouts = crate::stack::Deadlines::default().remote_timeouts(crate::server::DEFAULT_RECONNECT_MAX);
     if let Some(endpoint) = endpoint {
         let id = id.unwrap_or_else(|| "candidate".to_owned());
         let draft = ConnectionDraft { display_name: id.clone(), id, endpoint, token_ref };

@@ -4,6 +4,7 @@
 //! with a typed `closed` frame, so no Browser is left waiting on a runtime that is gone.
 
 mod closer;
+pub mod view;
 
 use std::sync::Arc;
 

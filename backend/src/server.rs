@@ -8,7 +8,7 @@ use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
 use sources::EmbeddedSource;
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
-use sources::remote_http::RemoteTimeouts;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::api::{self, AppState, Guard, HttpLimits};
@@ -19,6 +19,9 @@ use crate::metrics::Metrics;
 use crate::registry::{RegistryError, RuntimeRegistry};
 use crate::stack::sanitize::SecretKind;
 use crate::stack::{Sanitizer, StackSettings};
+
+/// Longest pause between attempts to resume a remote's event stream.
+pub(crate) const DEFAULT_RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 /// The backend: its runtimes, metrics and settings, ready to serve.
 pub struct Backend {
@@ -36,7 +39,7 @@ pub struct BackendBuilder {
     extra: Vec<(Arc<dyn RuntimeSource>, Sanitizer)>,
     embedded: bool,
     stack: StackSettings,
-    remote_timeouts: RemoteTimeouts,
+    reconnect_max: Duration,
     cli: CliOverrides,
 }
 
@@ -81,7 +84,7 @@ impl Backend {
             extra: Vec::new(),
             embedded: true,
             stack: StackSettings::default(),
-            remote_timeouts: RemoteTimeouts::default(),
+            reconnect_max: DEFAULT_RECONNECT_MAX,
             cli: CliOverrides::default(),
         }
     }
@@ -160,9 +163,9 @@ impl BackendBuilder {
         self
     }
 
-    /// Replaces the time limits of every remote runtime's calls (tests shorten them).
-    pub fn remote_timeouts(mut self, timeouts: RemoteTimeouts) -> Self {
-        self.remote_timeouts = timeouts;
+    /// Replaces the longest pause between attempts to resume a remote's event stream (tests shorten it).
+    pub fn stream_reconnect_max(mut self, pause: Duration) -> Self {
+        self.reconnect_max = pause;
         self
     }
 
@@ -171,6 +174,8 @@ impl BackendBuilder {
         let config = self.config;
         let access_token = config.server.access_token_ref.as_ref().map(|r| r.resolve()).transpose()?;
         let metrics = Arc::new(Metrics::new());
+        // A remote's client works within the stack's deadlines, derived from them so the two cannot disagree.
+        let remote_timeouts = self.stack.deadlines.remote_timeouts(self.reconnect_max);
         let registry = Arc::new(RuntimeRegistry::new(self.stack, metrics.clone()));
 
         let embedded = if self.embedded {
@@ -194,13 +199,12 @@ impl BackendBuilder {
             registry.register(source, sanitizer)?;
         }
         let mut applied = Applied::default();
-        let outcome = live::reconcile(&registry, &mut applied, &config, &self.remote_timeouts);
+        let outcome = live::reconcile(&registry, &mut applied, &config, &remote_timeouts);
         if let Some((id, reason)) = outcome.failed.into_iter().next() {
             return Err(BackendError::Configured { id, reason });
         }
         let workspace = Workspace::new(config.workspace.clone(), self.cli);
-        let connections =
-            Arc::new(Connections::new(workspace, registry.clone(), self.remote_timeouts, &config, applied));
+        let connections = Arc::new(Connections::new(workspace, registry.clone(), remote_timeouts, &config, applied));
         Ok(Backend { config, registry, metrics, access_token, embedded, connections })
     }
 }

@@ -185,7 +185,7 @@ pub fn build(
         .layer(DeadlineLayer::new(settings.deadlines.clone()))
         // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.
         .layer(BulkheadLayer::new(settings.max_in_flight))
-        .service(SourceService::new(source, runtime_id));
+        .service(SourceService::new(source));
     BoxCloneSyncService::new(stack)
 }
 

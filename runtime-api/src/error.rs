@@ -281,6 +281,13 @@ impl ApiError {
         e
     }
 
+    /// `runtime_timeout`: the runtime did not answer within `limit` (the one wording of it, wherever the
+    /// limit was).
+    pub fn timed_out(runtime_id: &RuntimeId, limit: std::time::Duration) -> Self {
+        let message = format!("runtime {runtime_id} did not answer within {}s", limit.as_secs_f32());
+        Self::new(ErrorCode::RuntimeTimeout, message).with_runtime(runtime_id.clone())
+    }
+
     /// `internal` with a fixed message; the detail belongs in the log, not the response.
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "internal error")

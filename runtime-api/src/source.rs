@@ -18,7 +18,8 @@ pub type FrameStream = Pin<Box<dyn Stream<Item = StreamFrame> + Send + 'static>>
 
 /// Everything a Browser can ask of a runtime, whatever serves it.
 ///
-/// Implementations answer with [`ApiError`]s from the SPEC §5 table and never put an endpoint, token, or
+/// Implementations answer for the runtime id [`RuntimeSource::describe`] gives, whatever the runtime behind
+/// them calls itself, and with [`ApiError`]s from the SPEC §5 table that never put an endpoint, token, or
 /// file path in a message. Cancelling a returned future never leaves a half-applied command: an operation
 /// either took effect (and is reported by events) or did not.
 #[async_trait]

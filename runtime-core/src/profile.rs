@@ -236,5 +236,16 @@ fn echo_profile(name: impl Into<String>, chunk_delay: Duration) -> Profile {
     Profile::new(name, "echo", Arc::new(EchoExecutor::new(chunk_delay))).with_history(HistoryBounds::NONE)
 }
 
+/// Bounds a free-text field; `multiline` allows line breaks and tabs.
+fn check_text(problems: &mut Vec<String>, field: &str, value: Option<&str>, max: usize, multiline: bool) {
+    let Some(value) = value else { return };
+    if value.chars().count() > max {
+        problems.push(format!("{field} must be at most {max} characters"));
+    }
+    if value.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+        problems.push(format!("{field} must not contain control characters"));
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -75,7 +75,6 @@ impl LocalCompatSource {
                 ErrorCode::RuntimeUnavailable,
                 format!("the data of runtime {} cannot be read", self.descriptor.runtime_id),
             )
-            .with_runtime(self.descriptor.runtime_id.clone())
         })?;
         let mut cache = self.cache.lock();
         if let Some((fingerprint, view)) = fresh {
@@ -85,15 +84,12 @@ impl LocalCompatSource {
     }
 
     fn worker<'v>(&self, view: &'v View, worker_id: &WorkerId) -> Result<&'v StoredWorker, ApiError> {
-        view.workers
-            .get(worker_id)
-            .ok_or_else(|| ApiError::worker_not_found(worker_id).with_runtime(self.descriptor.runtime_id.clone()))
+        view.workers.get(worker_id).ok_or_else(|| ApiError::worker_not_found(worker_id))
     }
 
     fn unsupported(&self, operation: &str) -> ApiError {
         let id = &self.descriptor.runtime_id;
         ApiError::new(ErrorCode::Unsupported, format!("runtime {id} is a read-only view; {operation} is not supported"))
-            .with_runtime(id.clone())
     }
 
     fn summary_of(&self, worker: &StoredWorker) -> WorkerSummary {

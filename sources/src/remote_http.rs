@@ -54,14 +54,32 @@ pub struct RemoteTimeouts {
     pub reconnect_max: Duration,
 }
 
-impl Default for RemoteTimeouts {
-    fn default() -> Self {
+impl RemoteTimeouts {
+    /// Limits that end before a caller's `read` and `command` deadlines (at four fifths of each), so a remote
+    /// that does not answer is reported by this client, which knows how the call failed, rather than by the
+    /// caller's deadline; connecting gets at most 3 s of the read limit.
+    pub fn inside(read: Duration, command: Duration) -> Self {
+        let read = read.mul_f64(0.8);
         RemoteTimeouts {
-            connect: Duration::from_secs(3),
-            read: Duration::from_secs(8),
-            command: Duration::from_secs(25),
+            connect: (read / 2).min(Duration::from_secs(3)),
+            read,
+            command: command.mul_f64(0.8),
             reconnect_max: Duration::from_secs(5),
         }
+    }
+
+    /// The same limits with another longest pause between stream resumption attempts.
+    pub fn with_reconnect_max(mut self, pause: Duration) -> Self {
+        self.reconnect_max = pause;
+        self
+    }
+}
+
+/// Inside a 10 s read and 30 s command deadline, the backend's defaults; the backend itself always derives
+/// its remotes' limits from its own deadlines.
+impl Default for RemoteTimeouts {
+    fn default() -> Self {
+        RemoteTimeouts::inside(Duration::from_secs(10), Duration::from_secs(30))
     }
 }
 

@@ -10,7 +10,6 @@ use backend::stack::{Deadlines, StackSettings};
 use futures::StreamExt;
 use reqwest::Method;
 use runtime_api::{ErrorCode, ErrorEnvelope, EventBody, InputRequest, RuntimeSource, StreamFrame, WhenBusy};
-use sources::remote_http::RemoteTimeouts;
 use tests::browser::BrowserClient;
 use tests::fault_proxy::{Fault, FaultProxy};
 use tests::harness::{RuntimeProcess, ServedBackend, serve_backend_with};
@@ -19,15 +18,11 @@ fn short_limits(builder: backend::BackendBuilder) -> backend::BackendBuilder {
     let ms = Duration::from_millis;
     builder
         .stack_settings(StackSettings {
-            deadlines: Deadlines { read: ms(3_000), command: ms(4_000), subscribe: ms(3_000) },
+            // The remote client's own limits are four fifths of these: 1 s per read, 2 s per command.
+            deadlines: Deadlines { read: ms(1_250), command: ms(2_500), subscribe: ms(3_000) },
             max_in_flight: 64,
         })
-        .remote_timeouts(RemoteTimeouts {
-            connect: ms(500),
-            read: ms(1_000),
-            command: ms(2_000),
-            reconnect_max: ms(300),
-        })
+        .stream_reconnect_max(ms(300))
 }
 
 async fn backend_via(proxy: SocketAddr, extra: &str) -> ServedBackend {

@@ -1,53 +1,10 @@
 //! Response types of the Browser API that exist only at this hop.
 
-use runtime_api::{
-    ApiError, Capabilities, ProtocolInfo, RuntimeId, RuntimeStatus, SourceKind, WorkerCounts, WorkerSummary,
-};
+use runtime_api::{ApiError, RuntimeId, WorkerSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::stack::diagnostics::HealthRecord;
-
-/// A runtime as the Browser sees it: what it is and how it is doing, never where it lives.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RuntimeView {
-    /// The runtime's id in this backend.
-    pub runtime_id: RuntimeId,
-    /// Human name.
-    pub display_name: String,
-    /// Which kind of source serves it.
-    pub kind: SourceKind,
-    /// Its condition as of this request.
-    pub status: RuntimeStatus,
-    /// Whether the backend can call it at all (false for a configured runtime this build cannot reach).
-    pub active: bool,
-    /// What it accepts, when it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Capabilities>,
-    /// What it speaks, when it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<ProtocolInfo>,
-    /// Workers by state, when it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub workers: Option<WorkerCounts>,
-    /// The event log its seqs belong to, when it answered (see `RuntimeSummary::log_id`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_id: Option<String>,
-    /// The newest event seq it has published, when it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_event_seq: Option<u64>,
-    /// Sanitized diagnostics.
-    pub diagnostics: RuntimeDiagnostics,
-}
-
-/// How a runtime has been doing, with nothing that reveals where it lives.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RuntimeDiagnostics {
-    /// Human notes, such as why a runtime is inactive.
-    pub notes: Vec<String>,
-    /// Outcomes and latency of recent calls.
-    pub calls: HealthRecord,
-}
+pub use crate::registry::view::{RuntimeDiagnostics, RuntimeView};
 
 /// Query of `/api/workers`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]

@@ -8,13 +8,13 @@ use axum::http::StatusCode;
 use futures::future::join_all;
 use runtime_api::limits::effective_limit;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, ErrorCode, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest,
-    ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CancelAck, CreateWorkerRequest, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest, ListQuery,
+    RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 
 use super::AppState;
 use super::views::{AllWorkersPage, AllWorkersQuery, RuntimeProblem};
-use crate::registry::Registered;
+use crate::registry::{Registered, view};
 use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
 
 /// The registered runtime named by a path segment.
@@ -135,13 +135,9 @@ pub(crate) async fn all(
 ) -> ApiResult<Json<AllWorkersPage>> {
     let limit = effective_limit(query.limit);
     let entries = state.registry.list();
-    let budget = super::runtimes::AGGREGATE_BUDGET;
     let pages = join_all(entries.iter().map(|entry| async move {
         let query = ListQuery { after: None, limit: Some(limit) };
-        tokio::time::timeout(budget, entry.list(query)).await.unwrap_or_else(|_| {
-            let message = format!("runtime {} did not answer within {}s", entry.runtime_id(), budget.as_secs());
-            Err(ApiError::new(ErrorCode::RuntimeTimeout, message).with_runtime(entry.runtime_id().clone()))
-        })
+        view::within(entry, view::AGGREGATE_BUDGET, entry.list(query)).await
     }))
     .await;
     let mut page = AllWorkersPage { workers: Vec::new(), limit, more: Vec::new(), diagnostics: Vec::new() };

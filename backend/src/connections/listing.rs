@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::check_token_ref;
-use crate::api::runtime_view;
 use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, SecretRef};
 use crate::registry::RuntimeRegistry;
+use crate::registry::view::{self, AGGREGATE_BUDGET};
 
 /// Answer of `GET /api/settings/runtime-connections`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -126,7 +126,7 @@ enum Persisted<'a> {
 async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> ConnectionView {
     let entry = registry.get(&row.id).ok();
     let live = match &entry {
-        Some(entry) => Some(runtime_view(entry, Some(crate::api::AGGREGATE_BUDGET)).await),
+        Some(entry) => Some(view::view(entry, Some(AGGREGATE_BUDGET)).await),
         None => None,
     };
     let builtin = row.id.as_str() == EMBEDDED_RUNTIME_ID;

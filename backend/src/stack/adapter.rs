@@ -3,46 +3,23 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
-use runtime_api::{Relabel, RuntimeId, RuntimeSource};
+use runtime_api::RuntimeSource;
 
 use super::{BoxError, SourceRequest, SourceResponse};
 
-/// A `tower::Service` over a boxed [`RuntimeSource`]. Whatever a source calls itself, its answers carry the
-/// id it is registered under, since that is the only id a Browser can address it by.
+/// A `tower::Service` over a boxed [`RuntimeSource`]. A source answers for the id it describes (the contract
+/// suite checks it), which is the id it is registered under, so answers pass through unchanged.
 #[derive(Clone)]
 pub struct SourceService {
     source: Arc<dyn RuntimeSource>,
-    runtime_id: RuntimeId,
 }
 
 impl SourceService {
-    /// Adapts `source`, registered as `runtime_id`.
-    pub fn new(source: Arc<dyn RuntimeSource>, runtime_id: RuntimeId) -> Self {
-        SourceService { source, runtime_id }
-    }
-}
-
-/// Puts the registry id into every place a response names its runtime.
-fn claim(response: &mut SourceResponse, id: &RuntimeId) {
-    match response {
-        SourceResponse::Summary(summary) => summary.relabel(id),
-        SourceResponse::Workers(page) => page.relabel(id),
-        SourceResponse::Worker(detail) => detail.relabel(id),
-        SourceResponse::Stream(stream) => {
-            let id = id.clone();
-            let frames = std::mem::replace(stream, Box::pin(futures::stream::empty()));
-            *stream = Box::pin(frames.map(move |mut frame| {
-                frame.relabel(&id);
-                frame
-            }));
-        }
-        SourceResponse::Input(_)
-        | SourceResponse::Stop(_)
-        | SourceResponse::Cancel(_)
-        | SourceResponse::Transcript(_)
-        | SourceResponse::Profiles(_) => {}
+    /// Adapts `source`.
+    pub fn new(source: Arc<dyn RuntimeSource>) -> Self {
+        SourceService { source }
     }
 }
 
@@ -57,9 +34,8 @@ impl tower::Service<SourceRequest> for SourceService {
 
     fn call(&mut self, request: SourceRequest) -> Self::Future {
         let source = self.source.clone();
-        let runtime_id = self.runtime_id.clone();
         async move {
-            let response = match request {
+            Ok(match request {
                 SourceRequest::Summary => SourceResponse::Summary(source.summary().await?),
                 SourceRequest::List(query) => SourceResponse::Workers(source.list(query).await?),
                 SourceRequest::Get(id) => SourceResponse::Worker(source.get(&id).await?),
@@ -72,10 +48,7 @@ impl tower::Service<SourceRequest> for SourceService {
                 }
                 SourceRequest::Subscribe(request) => SourceResponse::Stream(source.subscribe(request).await?),
                 SourceRequest::Profiles => SourceResponse::Profiles(source.profiles().await?),
-            };
-            let mut response = response;
-            claim(&mut response, &runtime_id);
-            Ok(response)
+            })
         }
         .boxed()
     }

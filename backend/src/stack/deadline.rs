@@ -29,6 +29,12 @@ impl Default for Deadlines {
 }
 
 impl Deadlines {
+    /// The limits a remote runtime's client works within, derived from these deadlines so the two cannot
+    /// disagree; `reconnect_max` is the longest pause between attempts to resume an event stream.
+    pub fn remote_timeouts(&self, reconnect_max: Duration) -> sources::remote_http::RemoteTimeouts {
+        sources::remote_http::RemoteTimeouts::inside(self.read, self.command).with_reconnect_max(reconnect_max)
+    }
+
     /// The deadline of one operation.
     pub fn of(&self, operation: Operation) -> Duration {
         match operation {

@@ -66,10 +66,7 @@ pub fn classify(runtime_id: &RuntimeId, error: BoxError) -> ApiError {
     let error = match error.downcast::<ApiError>() {
         Ok(api) => *api,
         Err(error) => match error.downcast::<DeadlineExceeded>() {
-            Ok(exceeded) => ApiError::new(
-                ErrorCode::RuntimeTimeout,
-                format!("runtime {runtime_id} did not answer within {}s", exceeded.0.as_secs_f32()),
-            ),
+            Ok(exceeded) => ApiError::timed_out(runtime_id, exceeded.0),
             Err(other) => {
                 tracing::error!(runtime_id = %runtime_id, error = %other, "unexpected error from a source");
                 ApiError::internal()

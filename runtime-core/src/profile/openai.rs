@@ -138,7 +138,7 @@ pub(super) fn build(
     if model.trim().is_empty() {
         problems.push("model is required for openai profiles".to_owned());
     }
-    super::raw::check_text(problems, "model", Some(&model), MAX_MODEL_CHARS, false);
+    super::check_text(problems, "model", Some(&model), MAX_MODEL_CHARS, false);
     let api_key = raw.api_key_ref.and_then(|reference| match SecretRef::parse(&reference) {
         Ok(reference) => Some(reference.resolved_against(dir)),
         Err(error) => {

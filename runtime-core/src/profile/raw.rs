@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::openai::{self, RawOpenAi};
-use super::{DEFAULT_CHUNK_DELAY_MS, HistoryBounds, Profile, echo_profile};
+use super::{DEFAULT_CHUNK_DELAY_MS, HistoryBounds, Profile, check_text, echo_profile};
 
 const MAX_CHUNK_DELAY_MS: u64 = 60_000;
 const MAX_SYSTEM_PROMPT_CHARS: usize = 16_384;
@@ -139,15 +139,4 @@ fn openai_profile(
     history: HistoryBounds,
 ) -> Profile {
     Profile::new(name, "openai", executor).with_model(model).with_history(history)
-}
-
-/// Bounds a free-text field; `multiline` allows line breaks and tabs.
-pub(super) fn check_text(problems: &mut Vec<String>, field: &str, value: Option<&str>, max: usize, multiline: bool) {
-    let Some(value) = value else { return };
-    if value.chars().count() > max {
-        problems.push(format!("{field} must be at most {max} characters"));
-    }
-    if value.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
-        problems.push(format!("{field} must not contain control characters"));
-    }
 }

@@ -34,10 +34,7 @@ impl Failure {
             Failure::Unavailable(what) => {
                 ApiError::new(ErrorCode::RuntimeUnavailable, format!("runtime {runtime_id} cannot be reached: {what}"))
             }
-            Failure::Timeout => ApiError::new(
-                ErrorCode::RuntimeTimeout,
-                format!("runtime {runtime_id} did not answer within {}s", limit.as_secs_f32()),
-            ),
+            Failure::Timeout => ApiError::timed_out(runtime_id, limit),
             Failure::Protocol => protocol_error(runtime_id, "it does not speak HTTP"),
         }
     }
@@ -117,10 +114,8 @@ pub(super) fn answer<T: DeserializeOwned>(runtime_id: &RuntimeId, status: u16, b
     }
     match serde_json::from_slice::<ErrorEnvelope>(body) {
         Ok(envelope) if envelope.error.http_status() == status => {
-            let mut error = envelope.error;
-            // The registry names the runtime; whatever the remote calls itself is not addressable.
-            error.runtime_id = None;
-            Err(error)
+            // Whatever runtime id the remote names is replaced by the stack with the one it is registered under.
+            Err(envelope.error)
         }
         _ => Err(protocol_error(runtime_id, &format!("it answered HTTP {status} outside the protocol"))),
     }
@@ -154,7 +149,6 @@ mod tests {
         let error = answer::<()>(&id(), 409, body).unwrap_err();
         assert_eq!((error.code, error.message.as_str()), (ErrorCode::WorkerBusy, "worker w-1 is running a turn"));
         assert_eq!(error.worker_id.as_ref().map(|w| w.as_str()), Some("w-1"));
-        assert!(error.runtime_id.is_none());
     }
 
     #[test]

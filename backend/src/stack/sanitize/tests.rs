@@ -1,5 +1,5 @@
 use futures::StreamExt;
-use runtime_api::{ErrorCode, WorkerId, WorkerState};
+use runtime_api::{ErrorCode, Event, EventBody, Role, RuntimeId, StreamFrame, TranscriptEntry, WorkerId, WorkerState};
 use tower::{Service, ServiceExt, service_fn};
 
 use super::*;
