@@ -6,9 +6,12 @@ use std::fmt::Write as _;
 use clap::Subcommand;
 use runtime_api::ApiError;
 
+use sources::spec::BuildOptions;
+
 use crate::config::{CONFIG_FILE, LOCAL_CONFIG_FILE, SecretRef};
-use crate::connections::negotiate::{self, Candidate, TestReport};
+use crate::connections::negotiate::{self, TestReport};
 use crate::connections::{ConnectionDraft, Workspace};
+use crate::registry::RuntimeRegistry;
 
 /// What to do with the runtime connections.
 #[derive(Debug, Subcommand)]
@@ -90,12 +93,15 @@ const APPLY_HINT: &str = "a running backend applies it when it receives SIGHUP (
 
 fn list(workspace: &Workspace, json: bool) -> Result<String, ApiError> {
     let config = workspace.load()?;
-    let local = workspace.local_remote_ids()?;
+    let local = workspace.local_entries()?;
     let rows: Vec<_> = config
-        .remotes
+        .runtimes
         .iter()
+        .filter_map(|spec| spec.as_connection())
         .map(|remote| {
-            let file = if local.iter().any(|id| id == remote.id.as_str()) { LOCAL_CONFIG_FILE } else { CONFIG_FILE };
+            let in_local =
+                local.iter().any(|(table, id)| table == sources::spec::RemoteSpec::TABLE && id == remote.id.as_str());
+            let file = if in_local { LOCAL_CONFIG_FILE } else { CONFIG_FILE };
             let token = match &remote.token_ref {
                 Some(SecretRef::Env(name)) => format!("env:{name}"),
                 Some(SecretRef::File(path)) => match path.strip_prefix(&workspace.dir) {
@@ -133,27 +139,29 @@ async fn test(
     endpoint: Option<String>,
     token_ref: Option<String>,
 ) -> Result<TestReport, ApiError> {
-    let timeouts = crate::stack::Deadlines::default().remote_timeouts(crate::server::DEFAULT_RECONNECT_MAX);
-    if let Some(endpoint) = endpoint {
-        let id = id.unwrap_or_else(|| "candidate".to_owned());
-        let draft = ConnectionDraft { display_name: id.clone(), id, endpoint, token_ref };
-        let checked = draft.check()?;
-        let token_ref = match checked.token_ref.as_deref() {
-            // `check` accepted it, so it parses.
-            Some(text) => SecretRef::parse(text).ok().map(|r| r.resolved_against(&workspace.dir)),
-            None => None,
-        };
-        let candidate = Candidate { id: checked.id, endpoint: checked.endpoint, token_ref, ca_file: None };
-        return Ok(negotiate::test(candidate, timeouts).await);
-    }
-    let Some(id) = id else { return Err(ApiError::invalid("name a saved connection, or give --endpoint")) };
-    let config = workspace.load()?;
-    let Some(remote) = config.remotes.into_iter().find(|r| r.id.as_str() == id) else {
-        return Err(ApiError::new(runtime_api::ErrorCode::ConnectionNotFound, format!("no connection {id}")));
+    let connection = match (id, endpoint) {
+        (id, Some(endpoint)) => {
+            let id = id.unwrap_or_else(|| "candidate".to_owned());
+            let draft = ConnectionDraft { display_name: id.clone(), id, endpoint, token_ref };
+            draft.check()?.spec(&workspace.dir)?
+        }
+        (Some(id), None) => {
+            let config = workspace.load()?;
+            match config.runtime(&id).and_then(|spec| spec.as_connection()) {
+                Some(connection) => connection.clone(),
+                None => {
+                    let message = format!("no connection {id}");
+                    return Err(ApiError::new(runtime_api::ErrorCode::ConnectionNotFound, message));
+                }
+            }
+        }
+        (None, None) => return Err(ApiError::invalid("name a saved connection, or give --endpoint")),
     };
-    let candidate =
-        Candidate { id: remote.id, endpoint: remote.endpoint, token_ref: remote.token_ref, ca_file: remote.ca_file };
-    Ok(negotiate::test(candidate, timeouts).await)
+    // Outside a running backend: a registry of its own, with the default limits, only to build the stack.
+    let deadlines = crate::stack::StackSettings::default();
+    let options = BuildOptions { remote: deadlines.deadlines.remote_timeouts(crate::server::DEFAULT_RECONNECT_MAX) };
+    let registry = RuntimeRegistry::new(deadlines, std::sync::Arc::new(crate::metrics::Metrics::new()));
+    Ok(negotiate::test(connection, &registry, &options).await)
 }
 
 /// A report as text an operator reads in a terminal.

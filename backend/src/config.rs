@@ -25,12 +25,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use runtime_api::RuntimeId;
 use serde::Deserialize;
 
 pub use error::{ConfigError, Location, Problem};
-pub use fields::{DisplayNameError, EndpointError, MAX_DISPLAY_NAME_CHARS, check_display_name, parse_endpoint};
+pub use fields::{DisplayNameError, MAX_DISPLAY_NAME_CHARS, check_display_name};
 pub use secrets::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
+pub use sources::remote_http::endpoint::{EndpointError, parse_endpoint};
+pub use sources::spec::{LocalCompatSpec, RemoteSpec, SourceSpec};
 
 /// The shared configuration file, relative to the workspace directory.
 pub const CONFIG_FILE: &str = ".yoi/workspace-backend.toml";
@@ -59,10 +60,9 @@ pub struct BackendConfig {
     pub server: ServerConfig,
     /// The runtime the backend process owns.
     pub embedded: EmbeddedConfig,
-    /// Remote `worker-runtime` processes, in file order (base file first).
-    pub remotes: Vec<RemoteRuntimeConfig>,
-    /// Read-only views over worker records left on this machine, in file order (base file first).
-    pub local_compat: Vec<LocalCompatConfig>,
+    /// Every configured runtime, of every kind: by kind in the order of [`sources::spec::RawRuntimes`], and in
+    /// file order within a kind (base file first).
+    pub runtimes: Vec<SourceSpec>,
 }
 
 impl fmt::Debug for BackendConfig {
@@ -71,8 +71,7 @@ impl fmt::Debug for BackendConfig {
             .field("workspace", &"<redacted>")
             .field("server", &self.server)
             .field("embedded", &self.embedded)
-            .field("remotes", &self.remotes)
-            .field("local_compat", &self.local_compat)
+            .field("runtimes", &self.runtimes)
             .finish()
     }
 }
@@ -116,32 +115,6 @@ pub enum StoreKind {
     Fs,
 }
 
-/// A remote `worker-runtime` process the backend connects to.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RemoteRuntimeConfig {
-    /// Registry id.
-    pub id: RuntimeId,
-    /// Base URL; the runtime API lives at `/v1` below it.
-    pub endpoint: url::Url,
-    /// Name shown in the UI; the id when not configured.
-    pub display_name: String,
-    /// Where the token sent to the runtime is read from.
-    pub token_ref: Option<SecretRef>,
-    /// Extra CA certificate (PEM, absolute path) trusted for `https` and `wss`.
-    pub ca_file: Option<PathBuf>,
-}
-
-/// A read-only view over a directory of worker records.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LocalCompatConfig {
-    /// Registry id.
-    pub id: RuntimeId,
-    /// Name shown in the UI; the id when not configured.
-    pub display_name: String,
-    /// The directory (absolute).
-    pub path: PathBuf,
-}
-
 /// Loads and validates the configuration of the workspace at `workspace`, reading `YOI_BACKEND_*` from the process
 /// environment.
 pub fn load(workspace: &Path, cli: &CliOverrides) -> Result<BackendConfig, ConfigError> {
@@ -159,6 +132,11 @@ pub fn load_with_local_text(
 }
 
 impl BackendConfig {
+    /// The configured runtime with this id, of any kind.
+    pub fn runtime(&self, id: &str) -> Option<&SourceSpec> {
+        self.runtimes.iter().find(|spec| spec.id().as_str() == id)
+    }
+
     /// Path of the shared configuration file.
     pub fn config_file(&self) -> PathBuf {
         self.workspace.join(CONFIG_FILE)
@@ -203,28 +181,6 @@ impl fmt::Debug for EmbeddedConfig {
             .field("store", &self.store)
             .field("data_dir", &redact_option(&self.data_dir))
             .field("profiles_file", &redact_option(&self.profiles_file))
-            .finish()
-    }
-}
-
-impl fmt::Debug for RemoteRuntimeConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemoteRuntimeConfig")
-            .field("id", &self.id)
-            .field("endpoint", &Redacted)
-            .field("display_name", &self.display_name)
-            .field("token_ref", &redact_option(&self.token_ref))
-            .field("ca_file", &redact_option(&self.ca_file))
-            .finish()
-    }
-}
-
-impl fmt::Debug for LocalCompatConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalCompatConfig")
-            .field("id", &self.id)
-            .field("display_name", &self.display_name)
-            .field("path", &Redacted)
             .finish()
     }
 }

@@ -16,23 +16,23 @@ use std::sync::Arc;
 
 use runtime_api::{ApiError, ErrorCode, RuntimeId};
 use serde::Serialize;
-use sources::remote_http::RemoteTimeouts;
+use sources::spec::BuildOptions;
 use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
-use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, ServerConfig};
+use crate::config::{self, BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, ServerConfig};
 use crate::registry::RuntimeRegistry;
 pub use edits::Workspace;
 pub use listing::{ConnectionList, ConnectionView, DefinedIn};
 use live::{Applied, Reconciled};
-use negotiate::{Candidate, TestReport};
+use negotiate::TestReport;
 pub use rules::ConnectionDraft;
 
 /// The connections of a running backend: its workspace's config file and its live registry.
 pub struct Connections {
     workspace: Workspace,
     registry: Arc<RuntimeRegistry>,
-    timeouts: RemoteTimeouts,
+    options: BuildOptions,
     /// Held across every write and apply; it also records what the registry holds from configuration.
     state: Mutex<State>,
 }
@@ -77,19 +77,19 @@ impl Connections {
     pub(crate) fn new(
         workspace: Workspace,
         registry: Arc<RuntimeRegistry>,
-        timeouts: RemoteTimeouts,
+        options: BuildOptions,
         config: &BackendConfig,
         applied: Applied,
     ) -> Self {
         let state = State { applied, server: config.server.clone(), embedded: config.embedded.clone() };
-        Connections { workspace, registry, timeouts, state: Mutex::new(state) }
+        Connections { workspace, registry, options, state: Mutex::new(state) }
     }
 
     /// Every connection: the embedded runtime, the configured ones and how each maps to the registry.
     pub async fn list(&self) -> Result<ConnectionList, ApiError> {
         let workspace = self.workspace.clone();
-        let (config, local_ids) = blocking(move || Ok((workspace.load()?, workspace.local_remote_ids()?))).await?;
-        Ok(listing::list(&self.workspace.dir, &config, &local_ids, &self.registry).await)
+        let (config, local) = blocking(move || Ok((workspace.load()?, workspace.local_entries()?))).await?;
+        Ok(listing::list(&self.workspace.dir, &config, &local, &self.registry).await)
     }
 
     /// Adds a remote connection: written to the file, then registered.
@@ -102,13 +102,13 @@ impl Connections {
         let config = blocking(move || {
             workspace.add(&draft, |id| {
                 // A source registered by code rather than configuration also holds its id.
-                registry.get(id).is_ok() && !applied.remotes.iter().any(|r| &r.id == id)
+                registry.get(id).is_ok() && !applied.holds(id)
             })
         })
         .await?;
         self.apply(&mut state, &config);
-        let local_ids = vec![id.to_string()];
-        let connection = listing::one(&self.workspace.dir, &config, &local_ids, &self.registry, &id).await;
+        let local = [(config::RemoteSpec::TABLE.to_owned(), id.to_string())];
+        let connection = listing::one(&self.workspace.dir, &config, &local, &self.registry, &id).await;
         let restart_required = !connection.active;
         Ok(Added { connection, restart_required })
     }
@@ -123,10 +123,7 @@ impl Connections {
         let config = match blocking(move || workspace.remove(&owned)).await {
             Ok(config) => config,
             // Gone from the file already (edited by hand) but still served: the file is the truth.
-            Err(error)
-                if error.code == ErrorCode::ConnectionNotFound
-                    && state.applied.remotes.iter().any(|r| r.id == runtime_id) =>
-            {
+            Err(error) if error.code == ErrorCode::ConnectionNotFound && state.applied.holds(&runtime_id) => {
                 let workspace = self.workspace.clone();
                 blocking(move || workspace.load()).await?
             }
@@ -141,33 +138,22 @@ impl Connections {
     pub async fn test_saved(&self, id: &str) -> Result<TestReport, ApiError> {
         let workspace = self.workspace.clone();
         let config = blocking(move || workspace.load()).await?;
-        if id == EMBEDDED_RUNTIME_ID || config.local_compat.iter().any(|v| v.id.as_str() == id) {
+        let connection = match config.runtime(id) {
+            Some(spec) => spec.as_connection().cloned(),
+            None if id == EMBEDDED_RUNTIME_ID => None,
+            None => return Err(ApiError::new(ErrorCode::ConnectionNotFound, format!("no connection {id}"))),
+        };
+        let Some(connection) = connection else {
             let message = format!("{id} is not a remote connection; there is nothing to test");
             return Err(ApiError::new(ErrorCode::ConnectionBuiltin, message));
-        }
-        let Some(remote) = config.remotes.into_iter().find(|r| r.id.as_str() == id) else {
-            return Err(ApiError::new(ErrorCode::ConnectionNotFound, format!("no connection {id}")));
         };
-        let candidate = Candidate {
-            id: remote.id,
-            endpoint: remote.endpoint,
-            token_ref: remote.token_ref,
-            ca_file: remote.ca_file,
-        };
-        Ok(negotiate::test(candidate, self.timeouts).await)
+        Ok(negotiate::test(connection, &self.registry, &self.options).await)
     }
 
     /// Tests a connection before it is saved; nothing is written.
     pub async fn test_candidate(&self, draft: ConnectionDraft) -> Result<TestReport, ApiError> {
-        let checked = draft.check()?;
-        let token_ref = checked
-            .token_ref
-            .as_deref()
-            .map(|text| crate::config::SecretRef::parse(text).map(|r| r.resolved_against(&self.workspace.dir)))
-            .transpose()
-            .map_err(|error| rules::field_error("token_ref", error))?;
-        let candidate = Candidate { id: checked.id, endpoint: checked.endpoint, token_ref, ca_file: None };
-        Ok(negotiate::test(candidate, self.timeouts).await)
+        let connection = draft.check()?.spec(&self.workspace.dir)?;
+        Ok(negotiate::test(connection, &self.registry, &self.options).await)
     }
 
     /// Reads the configuration again and reconciles the registry with it (SIGHUP). A configuration that does
@@ -182,7 +168,7 @@ impl Connections {
     }
 
     fn apply(&self, state: &mut State, config: &BackendConfig) -> Reconciled {
-        let outcome = live::reconcile(&self.registry, &mut state.applied, config, &self.timeouts);
+        let outcome = live::reconcile(&self.registry, &mut state.applied, config, &self.options);
         for id in &outcome.removed {
             tracing::info!(runtime_id = %id, "runtime unregistered");
         }

@@ -76,6 +76,13 @@ impl RuntimeRegistry {
         self.insert(Registered { descriptor, health, link })
     }
 
+    /// A stack for `source` with this registry's limits, neither registered nor recorded in diagnostics and
+    /// metrics: a connection test calls through it.
+    pub fn detached(&self, source: Arc<dyn RuntimeSource>, sanitizer: Sanitizer) -> SourceStack {
+        let runtime_id = source.describe().runtime_id;
+        stack::guarded(runtime_id, source, &self.settings, Arc::new(sanitizer))
+    }
+
     /// Lists a runtime that cannot be called, with the reason shown in its diagnostics.
     pub fn register_inactive(
         &self,

@@ -8,6 +8,7 @@ use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
 use sources::EmbeddedSource;
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
+use sources::spec::{BuildOptions, Confidential};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -17,7 +18,6 @@ use crate::connections::live::{self, Applied};
 use crate::connections::{Connections, Workspace};
 use crate::metrics::Metrics;
 use crate::registry::{RegistryError, RuntimeRegistry};
-use crate::stack::sanitize::SecretKind;
 use crate::stack::{Sanitizer, StackSettings};
 
 /// Longest pause between attempts to resume a remote's event stream.
@@ -175,7 +175,7 @@ impl BackendBuilder {
         let access_token = config.server.access_token_ref.as_ref().map(|r| r.resolve()).transpose()?;
         let metrics = Arc::new(Metrics::new());
         // A remote's client works within the stack's deadlines, derived from them so the two cannot disagree.
-        let remote_timeouts = self.stack.deadlines.remote_timeouts(self.reconnect_max);
+        let options = BuildOptions { remote: self.stack.deadlines.remote_timeouts(self.reconnect_max) };
         let registry = Arc::new(RuntimeRegistry::new(self.stack, metrics.clone()));
 
         let embedded = if self.embedded {
@@ -199,12 +199,12 @@ impl BackendBuilder {
             registry.register(source, sanitizer)?;
         }
         let mut applied = Applied::default();
-        let outcome = live::reconcile(&registry, &mut applied, &config, &remote_timeouts);
+        let outcome = live::reconcile(&registry, &mut applied, &config, &options);
         if let Some((id, reason)) = outcome.failed.into_iter().next() {
             return Err(BackendError::Configured { id, reason });
         }
         let workspace = Workspace::new(config.workspace.clone(), self.cli);
-        let connections = Arc::new(Connections::new(workspace, registry.clone(), remote_timeouts, &config, applied));
+        let connections = Arc::new(Connections::new(workspace, registry.clone(), options, &config, applied));
         Ok(Backend { config, registry, metrics, access_token, embedded, connections })
     }
 }
@@ -213,9 +213,9 @@ impl BackendBuilder {
 fn embedded_secrets(config: &BackendConfig) -> Sanitizer {
     let owner = RuntimeId::parse(config::EMBEDDED_RUNTIME_ID).expect("a valid id");
     let paths = [&config.embedded.data_dir, &config.embedded.profiles_file];
-    paths.into_iter().flatten().fold(Sanitizer::new(), |sanitizer, path| {
-        sanitizer.secret(SecretKind::Path, &owner, &path.display().to_string())
-    })
+    let hidden: Vec<_> =
+        paths.into_iter().flatten().map(|path| Confidential::Path(path.display().to_string())).collect();
+    Sanitizer::new().confidential(&owner, &hidden)
 }
 
 /// A backend with its socket open, about to serve.

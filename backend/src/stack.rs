@@ -164,7 +164,7 @@ impl Default for StackSettings {
     }
 }
 
-/// Wraps a source in its stack. The outermost layer comes first.
+/// Wraps a registered source in its stack. The outermost layer comes first.
 pub fn build(
     runtime_id: RuntimeId,
     source: Arc<dyn RuntimeSource>,
@@ -177,6 +177,19 @@ pub fn build(
         // Records what the caller finally gets — sanitized, typed, with total latency — for /api/runtimes
         // and /metrics.
         .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics))
+        .service(guarded(runtime_id, source, settings, sanitizer));
+    BoxCloneSyncService::new(stack)
+}
+
+/// The stack without its diagnostics: what a call to a source that is not registered (a connection test)
+/// goes through, so it is bounded, typed and scrubbed exactly like every other call.
+pub fn guarded(
+    runtime_id: RuntimeId,
+    source: Arc<dyn RuntimeSource>,
+    settings: &StackSettings,
+    sanitizer: Arc<Sanitizer>,
+) -> SourceStack {
+    let stack = ServiceBuilder::new()
         // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
         .layer(SanitizeLayer::new(sanitizer))
         // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.

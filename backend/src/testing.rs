@@ -21,6 +21,7 @@ impl PendingStreamSource {
     fn summary_now(&self) -> RuntimeSummary {
         RuntimeSummary {
             runtime_id: self.id.clone(),
+            own_id: None,
             display_name: self.id.to_string(),
             status: RuntimeStatus::Ready,
             workers: WorkerCounts::default(),

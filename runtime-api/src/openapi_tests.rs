@@ -155,6 +155,7 @@ fn sample_transcript() -> TranscriptPage {
 fn sample_runtime() -> RuntimeSummary {
     RuntimeSummary {
         runtime_id: RuntimeId::parse("dev").unwrap(),
+        own_id: None,
         display_name: "Dev".into(),
         status: RuntimeStatus::Degraded,
         workers: WorkerCounts { total: 1, busy: 1, ..Default::default() },

@@ -15,8 +15,12 @@ pub trait Relabel {
 }
 
 impl Relabel for RuntimeSummary {
+    /// Keeps the id the runtime gave itself in `own_id`, so a connection test can point out the difference.
     fn relabel(&mut self, runtime_id: &RuntimeId) {
-        self.runtime_id = runtime_id.clone();
+        if &self.runtime_id != runtime_id {
+            let own = std::mem::replace(&mut self.runtime_id, runtime_id.clone());
+            self.own_id.get_or_insert(own);
+        }
     }
 }
 

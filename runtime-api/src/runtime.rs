@@ -171,8 +171,11 @@ impl Capabilities {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuntimeSummary {
-    /// The runtime's id.
+    /// The runtime's id, as the answer's receiver addresses it.
     pub runtime_id: RuntimeId,
+    /// The id the runtime calls itself, when it is served under another one (see [`crate::Relabel`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_id: Option<RuntimeId>,
     /// Human name.
     pub display_name: String,
     /// Overall condition.

@@ -342,6 +342,7 @@ impl Core {
         };
         let summary = RuntimeSummary {
             runtime_id: self.config.runtime_id.clone(),
+            own_id: None,
             display_name: self.config.display_name.clone(),
             status,
             workers,

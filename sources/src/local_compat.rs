@@ -20,6 +20,8 @@ use runtime_api::{
 use runtime_core::store::StoredWorker;
 use runtime_core::store::fs::read_snapshot;
 
+pub mod spec;
+
 /// Events read for the view's summary; the view serves no event stream, so few are needed.
 const EVENTS_READ: usize = 1;
 
@@ -151,6 +153,7 @@ impl RuntimeSource for LocalCompatSource {
         }
         Ok(RuntimeSummary {
             runtime_id: self.descriptor.runtime_id.clone(),
+            own_id: None,
             display_name: self.descriptor.display_name.clone(),
             status: RuntimeStatus::Ready,
             workers,

@@ -7,6 +7,8 @@
 
 mod classify;
 mod client;
+pub mod endpoint;
+pub mod spec;
 mod stream;
 mod tls;
 
@@ -117,12 +119,6 @@ impl RemoteHttpSource {
 }
 
 impl RemoteHttpSource {
-    /// The remote's `GET /v1/runtime` answer as it sent it, protocol unchecked and not relabelled, for a
-    /// connection test that reports what it observed. An answer that is not JSON is `runtime_protocol_error`.
-    pub async fn probe(&self) -> Result<serde_json::Value, ApiError> {
-        self.client.probe().await
-    }
-
     /// The answer, speaking for the id this source is registered under rather than the remote's own.
     fn relabelled<T: Relabel>(&self, answer: Result<T, ApiError>) -> Result<T, ApiError> {
         answer.map(|mut value| {

@@ -82,6 +82,7 @@ impl RuntimeSource for BrowserClient {
         let missing = || ApiError::new(ErrorCode::RuntimeUnavailable, "the runtime did not answer");
         Ok(RuntimeSummary {
             runtime_id: view.runtime_id,
+            own_id: None,
             display_name: view.display_name,
             status: view.status,
             workers: view.workers.ok_or_else(missing)?,

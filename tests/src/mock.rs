@@ -82,6 +82,7 @@ impl MockSource {
     fn runtime_with(&self, planted: &str) -> RuntimeSummary {
         RuntimeSummary {
             runtime_id: self.descriptor.runtime_id.clone(),
+            own_id: None,
             display_name: format!("runtime {planted}"),
             status: RuntimeStatus::Ready,
             workers: WorkerCounts { total: 1, idle: 1, ..Default::default() },

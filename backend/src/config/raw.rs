@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use sources::spec::RawRuntimes;
 
 use super::StoreKind;
 
@@ -20,7 +21,8 @@ pub(super) struct RawConfig {
     /// `[embedded]`.
     #[serde(default)]
     pub(super) embedded: RawEmbedded,
-    /// `[runtimes]`, usually written as `[[runtimes.remote]]` and `[[runtimes.local_compat]]`.
+    /// `[runtimes]`, usually written as `[[runtimes.remote]]` and `[[runtimes.local_compat]]`; each kind of
+    /// source defines its own table.
     #[serde(default)]
     pub(super) runtimes: RawRuntimes,
 }
@@ -59,46 +61,6 @@ pub(super) struct RawEmbedded {
     pub(super) data_dir: Option<PathBuf>,
     /// Profiles file, relative to the workspace directory or absolute.
     pub(super) profiles_file: Option<PathBuf>,
-}
-
-/// `[runtimes]`: the runtimes besides the embedded one.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [runtimes] table")]
-pub(super) struct RawRuntimes {
-    /// `[[runtimes.remote]]` entries.
-    #[serde(default)]
-    pub(super) remote: Vec<RawRemote>,
-    /// `[[runtimes.local_compat]]` entries.
-    #[serde(default)]
-    pub(super) local_compat: Vec<RawLocalCompat>,
-}
-
-/// One `[[runtimes.remote]]` entry; required keys are optional here so a missing one is reported with the others.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [[runtimes.remote]] table")]
-pub(super) struct RawRemote {
-    /// Runtime id.
-    pub(super) id: Option<String>,
-    /// Base URL of the runtime.
-    pub(super) endpoint: Option<String>,
-    /// Name shown in the UI.
-    pub(super) display_name: Option<String>,
-    /// `env:NAME` or `file:PATH` of the token sent to the runtime.
-    pub(super) token_ref: Option<String>,
-    /// Extra CA certificate (PEM) to trust for `https`, relative to the workspace directory or absolute.
-    pub(super) ca_file: Option<PathBuf>,
-}
-
-/// One `[[runtimes.local_compat]]` entry.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [[runtimes.local_compat]] table")]
-pub(super) struct RawLocalCompat {
-    /// Runtime id.
-    pub(super) id: Option<String>,
-    /// Name shown in the UI.
-    pub(super) display_name: Option<String>,
-    /// Directory of worker records, relative to the workspace directory or absolute.
-    pub(super) path: Option<PathBuf>,
 }
 
 /// Loopback only: exposing the backend beyond this machine must be a deliberate choice.

@@ -7,6 +7,23 @@ use std::time::Duration;
 use super::load::load_from;
 use super::*;
 
+/// The remote entries of `config`, in file order.
+fn remotes(config: &BackendConfig) -> Vec<&RemoteSpec> {
+    config.runtimes.iter().filter_map(|spec| spec.as_connection()).collect()
+}
+
+/// The local-compat entries of `config`, in file order.
+fn views(config: &BackendConfig) -> Vec<&LocalCompatSpec> {
+    config
+        .runtimes
+        .iter()
+        .filter_map(|spec| match spec {
+            SourceSpec::LocalCompat(view) => Some(view),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A temporary workspace directory with a `.yoi/` folder.
 struct Workspace {
     /// Removed on drop.
@@ -105,8 +122,8 @@ fn defaults_apply_when_no_files_exist() {
     assert_eq!(config.embedded.store, StoreKind::Memory);
     assert_eq!(config.embedded.data_dir, None);
     assert_eq!(config.embedded.profiles_file, None);
-    assert!(config.remotes.is_empty());
-    assert!(config.local_compat.is_empty());
+    assert!(config.runtimes.is_empty());
+    assert!(views(&config).is_empty());
 }
 
 #[test]
@@ -128,12 +145,14 @@ fn example_config_loads() {
     assert_eq!(config.embedded.store, StoreKind::Fs);
     assert_eq!(config.embedded.data_dir, Some(ws.path().join(".yoi/runtime-data")));
     assert_eq!(config.embedded.profiles_file, Some(ws.path().join(".yoi/profiles.toml")));
-    let [remote] = config.remotes.as_slice() else { panic!("{:?}", config.remotes) };
+    let remotes = remotes(&config);
+    let [remote] = remotes.as_slice() else { panic!("{:?}", config.runtimes) };
     assert_eq!(remote.id.as_str(), "example");
     assert_eq!(remote.endpoint.as_str(), "http://127.0.0.1:8790/");
     assert_eq!(remote.display_name, "Example Runtime");
     assert_eq!(remote.token_ref, Some(SecretRef::Env("EXAMPLE_RUNTIME_TOKEN".into())));
-    let [local] = config.local_compat.as_slice() else { panic!("{:?}", config.local_compat) };
+    let views = views(&config);
+    let [local] = views.as_slice() else { panic!("{:?}", config.runtimes) };
     assert_eq!(local.id.as_str(), "old-runtime");
     assert_eq!(local.path, Path::new("/var/lib/yoi/old-runtime"));
 }
@@ -199,12 +218,12 @@ path = "old-data"
 "#,
     );
     let config = ws.load_ok();
-    let ids: Vec<&str> = config.remotes.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = remotes(&config).iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["team-a", "team-b", "mine"]);
-    assert_eq!(config.remotes[0].display_name, "team-a", "display name defaults to the id");
-    assert_eq!(config.remotes[2].display_name, "Mine");
-    assert_eq!(config.local_compat[0].display_name, "old");
-    assert_eq!(config.local_compat[0].path, ws.path().join("old-data"));
+    assert_eq!(remotes(&config)[0].display_name, "team-a", "display name defaults to the id");
+    assert_eq!(remotes(&config)[2].display_name, "Mine");
+    assert_eq!(views(&config)[0].display_name, "old");
+    assert_eq!(views(&config)[0].path, ws.path().join("old-data"));
 }
 
 #[test]
@@ -413,7 +432,7 @@ fn relative_secret_file_references_resolve_against_the_workspace() {
     let ws = Workspace::new();
     ws.base("[[runtimes.remote]]\nid = \"a\"\nendpoint = \"http://10.0.0.1:1\"\ntoken_ref = \"file:.yoi/secrets/a\"\n");
     let config = ws.load_ok();
-    assert_eq!(config.remotes[0].token_ref, Some(SecretRef::File(ws.path().join(".yoi/secrets/a"))));
+    assert_eq!(remotes(&config)[0].token_ref, Some(SecretRef::File(ws.path().join(".yoi/secrets/a"))));
 }
 
 #[test]

@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use runtime_api::RuntimeId;
 
-use super::fields::{check_display_name, parse_allowed_host, parse_allowed_origin, parse_endpoint};
+use sources::spec::Check;
+
+use super::fields::{check_display_name, parse_allowed_host, parse_allowed_origin};
 use super::origin::{FieldPath, Origins};
-use super::raw::{RawConfig, RawEmbedded, RawLocalCompat, RawRemote, RawServer};
-use super::{
-    BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, LocalCompatConfig, Problem, RemoteRuntimeConfig, SecretRef,
-    ServerConfig, StoreKind,
-};
+use super::raw::{RawConfig, RawEmbedded, RawServer};
+use super::{BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, Problem, SecretRef, ServerConfig, StoreKind};
 
 /// Accepted `server.request_timeout_secs`: a second to an hour.
 const REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
@@ -28,44 +27,62 @@ const DEFAULT_PROFILES_FILE: &str = ".yoi/profiles.toml";
 /// Validates `raw`; relative paths are resolved against `workspace`, which must be absolute.
 pub(super) fn validate(raw: RawConfig, workspace: &Path, origins: &Origins) -> Result<BackendConfig, Vec<Problem>> {
     let mut check = Checker { origins, workspace, problems: Vec::new() };
-    let runtimes = FieldPath::root().key("runtimes");
     let server = check.server(raw.server);
     let embedded = check.embedded(raw.embedded);
-    let remotes: Vec<_> = raw
-        .runtimes
-        .remote
-        .into_iter()
-        .enumerate()
-        .map(|(n, remote)| check.remote(remote, &runtimes.key("remote").index(n)))
-        .collect();
-    let local_compat: Vec<_> = raw
-        .runtimes
-        .local_compat
-        .into_iter()
-        .enumerate()
-        .map(|(n, local)| check.local_compat(local, &runtimes.key("local_compat").index(n)))
-        .collect();
-    let ids = remotes.iter().filter_map(|e| e.id.clone()).chain(local_compat.iter().filter_map(|e| e.id.clone()));
-    check.unique_ids(ids);
+    // Each kind of source checks its own entries; ids must be unique across all of them.
+    let mut entries = EntryChecker { checker: &mut check, at: FieldPath::root() };
+    let checked = raw.runtimes.check(&mut entries);
+    let runtimes = FieldPath::root().key("runtimes");
+    let ids = checked.iter().filter_map(|c| Some((runtimes.key(c.table).index(c.index).key("id"), c.id.clone()?)));
+    let ids: Vec<_> = ids.collect();
+    check.unique_ids(ids.into_iter());
 
     match (server, embedded) {
         (Some(server), Some(embedded)) if check.problems.is_empty() => Ok(BackendConfig {
             workspace: workspace.to_owned(),
             server,
             embedded,
-            remotes: remotes.into_iter().filter_map(|entry| entry.config).collect(),
-            local_compat: local_compat.into_iter().filter_map(|entry| entry.config).collect(),
+            runtimes: checked.into_iter().filter_map(|c| c.spec).collect(),
         }),
         _ => Err(check.problems),
     }
 }
 
-/// A checked runtime entry.
-struct Entry<T> {
-    /// The entry's id and the id's path, when the id is valid, even if the rest is not: duplicates are still found.
-    id: Option<(FieldPath, RuntimeId)>,
-    /// The entry, when all of it is valid.
-    config: Option<T>,
+/// The [`Checker`] as one `[[runtimes.<kind>]]` entry's validation sees it: field names relative to the entry.
+struct EntryChecker<'c, 'a> {
+    checker: &'c mut Checker<'a>,
+    /// The entry being checked.
+    at: FieldPath,
+}
+
+impl Check for EntryChecker<'_, '_> {
+    fn enter(&mut self, table: &'static str, index: usize) {
+        self.at = FieldPath::root().key("runtimes").key(table).index(index);
+    }
+
+    fn invalid(&mut self, field: &str, problem: &dyn fmt::Display) {
+        self.checker.report(&self.at.key(field), problem);
+    }
+
+    fn missing(&mut self, field: &str) {
+        self.checker.missing::<()>(&self.at, field);
+    }
+
+    fn id(&mut self, raw: Option<String>) -> Option<RuntimeId> {
+        self.checker.id(&self.at, raw)
+    }
+
+    fn display_name(&mut self, raw: Option<String>, id: Option<&RuntimeId>) -> Option<String> {
+        self.checker.display_name(&self.at, raw, id)
+    }
+
+    fn secret_ref(&mut self, field: &str, raw: Option<String>) -> Option<Option<SecretRef>> {
+        self.checker.secret_ref(&self.at.key(field), raw)
+    }
+
+    fn path(&mut self, field: &str, raw: PathBuf) -> Option<PathBuf> {
+        self.checker.path(&self.at.key(field), raw)
+    }
 }
 
 /// Collects problems while checking one value after another.
@@ -142,44 +159,7 @@ impl Checker<'_> {
         Some(EmbeddedConfig { store: raw.store, data_dir: data_dir?, profiles_file: profiles_file? })
     }
 
-    /// One `[[runtimes.remote]]` entry.
-    fn remote(&mut self, raw: RawRemote, at: &FieldPath) -> Entry<RemoteRuntimeConfig> {
-        let id = self.id(at, raw.id);
-        let endpoint = match raw.endpoint {
-            Some(endpoint) => self.ok(&at.key("endpoint"), parse_endpoint(&endpoint)),
-            None => self.missing(at, "endpoint"),
-        };
-        let display_name = self.display_name(at, raw.display_name, id.as_ref());
-        let token_ref = self.secret_ref(&at.key("token_ref"), raw.token_ref);
-        let ca_file = match raw.ca_file {
-            Some(path) => self.path(&at.key("ca_file"), path).map(Some),
-            None => Some(None),
-        };
-        let config = match (id.clone(), endpoint, display_name, token_ref, ca_file) {
-            (Some(id), Some(endpoint), Some(display_name), Some(token_ref), Some(ca_file)) => {
-                Some(RemoteRuntimeConfig { id, endpoint, display_name, token_ref, ca_file })
-            }
-            _ => None,
-        };
-        Entry { id: id.map(|id| (at.key("id"), id)), config }
-    }
-
-    /// One `[[runtimes.local_compat]]` entry, like [`Checker::remote`].
-    fn local_compat(&mut self, raw: RawLocalCompat, at: &FieldPath) -> Entry<LocalCompatConfig> {
-        let id = self.id(at, raw.id);
-        let display_name = self.display_name(at, raw.display_name, id.as_ref());
-        let path = match raw.path {
-            Some(path) => self.path(&at.key("path"), path),
-            None => self.missing(at, "path"),
-        };
-        let config = match (id.clone(), display_name, path) {
-            (Some(id), Some(display_name), Some(path)) => Some(LocalCompatConfig { id, display_name, path }),
-            _ => None,
-        };
-        Entry { id: id.map(|id| (at.key("id"), id)), config }
-    }
-
-    /// Reports every id used twice, naming both places, across remote and local-compat entries.
+    /// Reports every id used twice, naming both places, across entries of every kind.
     fn unique_ids(&mut self, ids: impl Iterator<Item = (FieldPath, RuntimeId)>) {
         let mut seen: HashMap<RuntimeId, FieldPath> = HashMap::new();
         for (path, id) in ids {

@@ -46,6 +46,13 @@ impl ConfigDocument {
         self.ids("local_compat")
     }
 
+    /// `(table, id)` of every entry under `[runtimes]`, whatever its kind, in file order within a table.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let Some(runtimes) = self.doc.get("runtimes").and_then(Item::as_table_like) else { return Vec::new() };
+        let tables: Vec<String> = runtimes.iter().map(|(table, _)| table.to_owned()).collect();
+        tables.into_iter().flat_map(|table| self.ids(&table).into_iter().map(move |id| (table.clone(), id))).collect()
+    }
+
     fn ids(&self, list: &str) -> Vec<String> {
         let Some(runtimes) = self.doc.get("runtimes").and_then(Item::as_table_like) else { return Vec::new() };
         match runtimes.get(list) {

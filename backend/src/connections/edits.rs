@@ -35,8 +35,8 @@ impl Workspace {
         config::load(&self.dir, &self.cli).map_err(|error| invalid(&self.dir, &error))
     }
 
-    /// Ids of the remote connections defined in the personal file (the others come from the shared file).
-    pub fn local_remote_ids(&self) -> Result<Vec<String>, ApiError> {
+    /// `(table, id)` of every runtime the personal file defines (the others come from the shared file).
+    pub fn local_entries(&self) -> Result<Vec<(String, String)>, ApiError> {
         let text = self.local_file().read().map_err(ApiError::from)?;
         let document = ConfigDocument::parse(&text).map_err(|error| {
             ApiError::new(
@@ -44,7 +44,7 @@ impl Workspace {
                 format!("the config file {LOCAL_CONFIG_FILE} cannot be read: {error}"),
             )
         })?;
-        Ok(document.remote_ids())
+        Ok(document.entries())
     }
 
     /// The configuration if `text` were the personal file.
@@ -99,22 +99,24 @@ fn add_to(document: &mut ConfigDocument, connection: &CheckedConnection) -> Resu
 
 /// Why `id`, absent from the personal file's remote connections, cannot be removed there.
 fn not_removable(config: &BackendConfig, id: &str) -> ApiError {
-    if config.remotes.iter().any(|r| r.id.as_str() == id) {
-        let message = format!("{id} is defined in the shared config file {}; remove it there", config::CONFIG_FILE);
-        return ApiError::new(ErrorCode::ConnectionBuiltin, message);
+    match config.runtime(id) {
+        Some(spec) if spec.as_connection().is_some() => {
+            let message = format!("{id} is defined in the shared config file {}; remove it there", config::CONFIG_FILE);
+            ApiError::new(ErrorCode::ConnectionBuiltin, message)
+        }
+        Some(spec) => {
+            let table = spec.table();
+            let message =
+                format!("{id} is a [[runtimes.{table}]] entry, not a connection; remove it in the config file");
+            ApiError::new(ErrorCode::ConnectionBuiltin, message)
+        }
+        None => ApiError::new(ErrorCode::ConnectionNotFound, format!("no connection {id}")),
     }
-    if config.local_compat.iter().any(|v| v.id.as_str() == id) {
-        let message = format!("{id} is a local-compat view, not a connection; remove it in the config file");
-        return ApiError::new(ErrorCode::ConnectionBuiltin, message);
-    }
-    ApiError::new(ErrorCode::ConnectionNotFound, format!("no connection {id}"))
 }
 
 /// Whether `id` is the embedded runtime or a configured runtime.
 fn is_configured(config: &BackendConfig, id: &RuntimeId) -> bool {
-    id.as_str() == EMBEDDED_RUNTIME_ID
-        || config.remotes.iter().any(|r| &r.id == id)
-        || config.local_compat.iter().any(|v| &v.id == id)
+    id.as_str() == EMBEDDED_RUNTIME_ID || config.runtime(id.as_str()).is_some()
 }
 
 /// `config_invalid` for a configuration that does not load, with files named relative to the workspace.

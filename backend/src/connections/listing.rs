@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::check_token_ref;
-use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, SecretRef};
+use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, SecretRef, SourceSpec};
 use crate::registry::RuntimeRegistry;
 use crate::registry::view::{self, AGGREGATE_BUDGET};
 
@@ -62,27 +62,25 @@ pub struct ConnectionView {
     pub notes: Vec<String>,
 }
 
+/// Which file defines each runtime: `(table, id)` of the personal file's entries.
+pub(super) type LocalEntries = [(String, String)];
+
 /// Every connection.
 pub(super) async fn list(
     workspace: &Path,
     config: &BackendConfig,
-    local_ids: &[String],
+    local: &LocalEntries,
     registry: &RuntimeRegistry,
 ) -> ConnectionList {
     let mut rows = Vec::new();
     let embedded = runtime_id(EMBEDDED_RUNTIME_ID);
-    if registry.get(&embedded).is_ok() {
-        rows.push(Row { id: embedded, persisted: None, kind: SourceKind::Embedded });
+    if let Ok(entry) = registry.get(&embedded) {
+        rows.push(Row { id: embedded, persisted: None, kind: entry.descriptor().kind });
     }
-    rows.extend(config.remotes.iter().map(|r| Row {
-        id: r.id.clone(),
-        persisted: Some(Persisted::Remote(r, defined_in(local_ids, &r.id))),
-        kind: SourceKind::RemoteHttp,
-    }));
-    rows.extend(config.local_compat.iter().map(|v| Row {
-        id: v.id.clone(),
-        persisted: Some(Persisted::View(&v.display_name)),
-        kind: SourceKind::LocalCompat,
+    rows.extend(config.runtimes.iter().map(|spec| Row {
+        id: spec.id().clone(),
+        persisted: Some((spec, defined_in(local, spec))),
+        kind: spec.kind(),
     }));
     for entry in registry.list() {
         if !rows.iter().any(|row| &row.id == entry.runtime_id()) {
@@ -97,30 +95,22 @@ pub(super) async fn list(
 pub(super) async fn one(
     workspace: &Path,
     config: &BackendConfig,
-    local_ids: &[String],
+    local: &LocalEntries,
     registry: &RuntimeRegistry,
     id: &RuntimeId,
 ) -> ConnectionView {
-    let remote = config.remotes.iter().find(|r| &r.id == id);
-    let row = Row {
-        id: id.clone(),
-        persisted: remote.map(|r| Persisted::Remote(r, defined_in(local_ids, id))),
-        kind: SourceKind::RemoteHttp,
-    };
+    let spec = config.runtime(id.as_str());
+    let kind = spec.map_or(SourceKind::RemoteHttp, SourceSpec::kind);
+    let row = Row { id: id.clone(), persisted: spec.map(|spec| (spec, defined_in(local, spec))), kind };
     view(workspace, &row, registry).await
 }
 
 /// A connection before the registry is asked about it.
 struct Row<'a> {
     id: RuntimeId,
-    persisted: Option<Persisted<'a>>,
+    /// What a config file says about it, and which file.
+    persisted: Option<(&'a SourceSpec, DefinedIn)>,
     kind: SourceKind,
-}
-
-/// What a config file says about a connection.
-enum Persisted<'a> {
-    Remote(&'a crate::config::RemoteRuntimeConfig, DefinedIn),
-    View(&'a str),
 }
 
 async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> ConnectionView {
@@ -130,19 +120,11 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> Co
         None => None,
     };
     let builtin = row.id.as_str() == EMBEDDED_RUNTIME_ID;
-    let (display_name, defined_in, endpoint, token_ref, has_token) = match &row.persisted {
-        Some(Persisted::Remote(remote, defined_in)) => (
-            remote.display_name.clone(),
-            Some(*defined_in),
-            Some(remote.endpoint.to_string()),
-            remote.token_ref.as_ref().and_then(|r| shown_token_ref(workspace, r)),
-            remote.token_ref.is_some(),
-        ),
-        Some(Persisted::View(name)) => ((*name).to_owned(), None, None, None, false),
-        None => {
-            let name = entry.as_ref().map_or_else(|| row.id.to_string(), |e| e.descriptor().display_name.clone());
-            (name, None, None, None, false)
-        }
+    let connection = row.persisted.and_then(|(spec, _)| spec.as_connection());
+    let display_name = match (&row.persisted, &entry) {
+        (Some((spec, _)), _) => spec.display_name().to_owned(),
+        (None, Some(entry)) => entry.descriptor().display_name.clone(),
+        (None, None) => row.id.to_string(),
     };
     let mut notes = Vec::new();
     let compatible = live.as_ref().and_then(|live| {
@@ -162,17 +144,19 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> Co
     if entry.is_none() && row.persisted.is_some() {
         notes.push("not served yet: reload the backend (SIGHUP) or restart it".to_owned());
     }
+    let defined_in = row.persisted.map(|(_, file)| file);
     ConnectionView {
         id: row.id.clone(),
         display_name,
         kind: row.kind,
         builtin,
-        deletable: matches!(row.persisted, Some(Persisted::Remote(_, DefinedIn::Local))),
+        // The settings API edits connections, and only in the personal file.
+        deletable: connection.is_some() && defined_in == Some(DefinedIn::Local),
         persisted: row.persisted.is_some(),
         defined_in,
-        endpoint,
-        token_ref,
-        has_token,
+        endpoint: connection.map(|c| c.endpoint.to_string()),
+        token_ref: connection.and_then(|c| c.token_ref.as_ref()).and_then(|r| shown_token_ref(workspace, r)),
+        has_token: connection.is_some_and(|c| c.token_ref.is_some()),
         active: live.as_ref().is_some_and(|l| l.active),
         status: live.as_ref().map_or(RuntimeStatus::Unavailable, |l| l.status),
         compatible,
@@ -180,8 +164,9 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> Co
     }
 }
 
-fn defined_in(local_ids: &[String], id: &RuntimeId) -> DefinedIn {
-    if local_ids.iter().any(|local| local == id.as_str()) { DefinedIn::Local } else { DefinedIn::Shared }
+fn defined_in(local: &LocalEntries, spec: &SourceSpec) -> DefinedIn {
+    let local = local.iter().any(|(table, id)| table == spec.table() && id == spec.id().as_str());
+    if local { DefinedIn::Local } else { DefinedIn::Shared }
 }
 
 /// The reference as the operator would type it, when it lies in the runtime-token namespace.

@@ -1,18 +1,22 @@
 //! Testing a connection (SPEC §8): ask the runtime who it is and what it speaks, with the backend's own
 //! credentials, and say per operation whether this backend can use it. Nothing here is written anywhere.
+//!
+//! The test takes the path every call takes: the connection's spec builds the source, and the summary call
+//! goes through the stack's deadline, error mapping and sanitization, with the secrets the spec registers.
+//! Whether the remote speaks this protocol is judged where every call judges it (the remote client); this
+//! module only puts the outcome into words.
 
-use std::path::PathBuf;
-
-use runtime_api::runtime::{PROTOCOL_NAME, PROTOCOL_VERSION, feature};
-use runtime_api::{Capabilities, ErrorCode, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary};
+use runtime_api::runtime::{PROTOCOL_VERSION, feature};
+use runtime_api::{ApiError, Capabilities, ErrorCode, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary};
 use serde::Serialize;
-use sources::remote_http::{RemoteHttpSource, RemoteOptions, RemoteTimeouts};
-use url::Url;
+use sources::SourceSpec;
+use sources::spec::{BuildOptions, RemoteSpec};
 use utoipa::ToSchema;
 
-use crate::config::SecretRef;
-use crate::stack::Sanitizer;
-use crate::stack::sanitize::SecretKind;
+use tower::ServiceExt;
+
+use crate::registry::RuntimeRegistry;
+use crate::stack::{Sanitizer, SourceRequest, SourceResponse};
 
 /// What a connection test found.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -25,7 +29,7 @@ pub struct TestReport {
     pub observed: Option<ObservedRuntime>,
     /// Per operation the Browser needs, whether it can be used.
     pub operations: Vec<OperationVerdict>,
-    /// Problems found, each with a SPEC §5 code or `id_mismatch`; sanitized.
+    /// Problems found, each with a typed code; sanitized.
     pub diagnostics: Vec<TestDiagnostic>,
 }
 
@@ -61,22 +65,38 @@ pub struct OperationVerdict {
 /// One problem a test found.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TestDiagnostic {
-    /// A SPEC §5 code, or `id_mismatch`.
-    pub code: String,
+    /// What kind of problem.
+    pub code: DiagnosticCode,
     /// What it means here.
     pub message: String,
 }
 
-/// A connection to test.
-pub struct Candidate {
-    /// The id it is (or would be) registered under.
-    pub id: RuntimeId,
-    /// Its endpoint.
-    pub endpoint: Url,
-    /// Where its token is read from, made absolute.
-    pub token_ref: Option<SecretRef>,
-    /// An extra CA certificate (absolute path).
-    pub ca_file: Option<PathBuf>,
+/// A test's finding, as a stable code: a SPEC §5 error the call ended with, or a note about a runtime that
+/// can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum DiagnosticCode {
+    /// The call failed with this error.
+    Error(ErrorCode),
+    /// The call worked, with this to point out.
+    Note(Note),
+}
+
+impl std::fmt::Display for DiagnosticCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DiagnosticCode::Error(code) => f.write_str(code.as_str()),
+            DiagnosticCode::Note(Note::IdMismatch) => f.write_str("id_mismatch"),
+        }
+    }
+}
+
+/// What a working runtime's test may point out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Note {
+    /// The runtime calls itself by another id than it is served under.
+    IdMismatch,
 }
 
 /// An operation the Browser needs, with the capability and protocol feature it rests on.
@@ -106,121 +126,86 @@ const OPERATIONS: [Operation; 8] = [
 /// Longest text quoted from a runtime's answer.
 const MAX_QUOTED_CHARS: usize = 64;
 
-/// Tests `candidate`: reads its token (failing closed), calls `GET /v1/runtime` and judges the answer.
-pub async fn test(candidate: Candidate, timeouts: RemoteTimeouts) -> TestReport {
-    let sanitizer = secrets_of(&candidate);
-    let mut report = probe(&candidate, timeouts).await;
-    for diagnostic in &mut report.diagnostics {
-        sanitizer.diagnostic(&mut diagnostic.message);
-    }
-    report
-}
-
-async fn probe(candidate: &Candidate, timeouts: RemoteTimeouts) -> TestReport {
-    let id = &candidate.id;
-    if let Some(token_ref) = &candidate.token_ref
-        && let Err(error) = token_ref.resolve()
-    {
-        let message = format!("the token reference cannot be read ({error}), so nothing was sent");
-        return unreached(ErrorCode::RuntimeAuthFailed, message);
-    }
-    let options = RemoteOptions {
-        runtime_id: id.clone(),
-        display_name: id.to_string(),
-        endpoint: candidate.endpoint.clone(),
-        token_ref: candidate.token_ref.clone(),
-        ca_file: candidate.ca_file.clone(),
-        timeouts,
-    };
-    let source = match RemoteHttpSource::new(options) {
+/// Tests `connection`: builds its source as registration would, and asks for its summary through the stack
+/// `registry` would give it, without registering it.
+pub async fn test(connection: RemoteSpec, registry: &RuntimeRegistry, options: &BuildOptions) -> TestReport {
+    let id = connection.id.clone();
+    let spec = SourceSpec::RemoteHttp(connection);
+    let source = match spec.build(options) {
         Ok(source) => source,
         Err(error) => return unreached(ErrorCode::RuntimeUnavailable, error.to_string()),
     };
-    match source.probe().await {
-        Ok(answer) => judge(id, &answer),
-        Err(error) => unreached(error.code, error.message),
-    }
+    let sanitizer = Sanitizer::new().confidential(&id, &spec.confidential());
+    let summary = match registry.detached(source, sanitizer).oneshot(SourceRequest::Summary).await {
+        Ok(SourceResponse::Summary(summary)) => Ok(summary),
+        Ok(_) => Err(ApiError::internal()),
+        Err(error) => Err(error),
+    };
+    report(&id, summary)
 }
 
-/// A report for a runtime that could not be asked, or did not answer.
-fn unreached(code: ErrorCode, message: String) -> TestReport {
-    let basis = match code {
-        ErrorCode::RuntimeProtocolError => "the endpoint answered, but not with a runtime summary",
-        ErrorCode::RuntimeAuthFailed => {
-            "the runtime did not accept the backend's credentials, so its protocol is unknown"
-        }
-        _ => "the runtime did not answer, so its protocol is unknown",
-    };
-    TestReport {
-        compatible: false,
-        basis: basis.to_owned(),
-        observed: None,
-        operations: verdicts(None, "not known: the runtime was not reached"),
-        diagnostics: vec![TestDiagnostic { code: code.as_str().to_owned(), message }],
-    }
-}
-
-/// Judges a `GET /v1/runtime` answer.
-fn judge(id: &RuntimeId, answer: &serde_json::Value) -> TestReport {
-    let not_a_runtime = |what: &str| TestReport {
-        diagnostics: vec![TestDiagnostic {
-            code: ErrorCode::RuntimeProtocolError.as_str().to_owned(),
-            message: format!("the endpoint answered, but {what}"),
-        }],
-        ..unreached(ErrorCode::RuntimeProtocolError, String::new())
-    };
-    let Some(protocol) = answer.get("protocol").and_then(|p| serde_json::from_value::<ProtocolInfo>(p.clone()).ok())
-    else {
-        return not_a_runtime("its answer names no protocol: it is not a worker runtime");
-    };
-    let name = quote(&protocol.name);
-    let version = quote(&protocol.version);
-    if !protocol.is_compatible() {
-        let basis = format!("{id} speaks {name} {version}; this backend speaks {PROTOCOL_NAME} {PROTOCOL_VERSION}");
-        let what = if protocol.name != PROTOCOL_NAME { "another protocol" } else { "another major version" };
-        return TestReport {
-            compatible: false,
-            basis,
-            observed: None,
-            operations: verdicts(None, &format!("the runtime speaks {what}")),
-            diagnostics: vec![TestDiagnostic {
-                code: ErrorCode::RuntimeIncompatible.as_str().to_owned(),
-                message: format!("the runtime speaks {what} ({name} {version})"),
-            }],
-        };
-    }
-    let Ok(summary) = serde_json::from_value::<RuntimeSummary>(answer.clone()) else {
-        return not_a_runtime(&format!("its summary does not have the shape {name} {version} defines"));
+/// Puts the outcome of a summary call into a report.
+fn report(id: &RuntimeId, summary: Result<RuntimeSummary, ApiError>) -> TestReport {
+    let summary = match summary {
+        Ok(summary) => summary,
+        Err(error) => return unreached(error.code, error.message),
     };
     let mut diagnostics = Vec::new();
-    if &summary.runtime_id != id {
+    let own_id = summary.own_id.clone().unwrap_or_else(|| summary.runtime_id.clone());
+    if &own_id != id {
         diagnostics.push(TestDiagnostic {
-            code: "id_mismatch".to_owned(),
-            message: format!(
-                "the runtime calls itself {}; it is still served under {id}",
-                quote(summary.runtime_id.as_str())
-            ),
+            code: DiagnosticCode::Note(Note::IdMismatch),
+            message: format!("the runtime calls itself {own_id}; it is still served under {id}"),
         });
     }
     if summary.status != RuntimeStatus::Ready {
         diagnostics.push(TestDiagnostic {
-            code: ErrorCode::RuntimeUnavailable.as_str().to_owned(),
+            code: DiagnosticCode::Error(ErrorCode::RuntimeUnavailable),
             message: format!("the runtime reports itself {}", status_word(summary.status)),
         });
     }
     let ours = PROTOCOL_VERSION.split('.').next().unwrap_or(PROTOCOL_VERSION);
+    let protocol = &summary.protocol;
     TestReport {
         compatible: true,
-        basis: format!("{id} speaks {name} {version}, the protocol this backend speaks ({ours}.x)"),
+        basis: format!(
+            "{id} speaks {} {}, the protocol this backend speaks ({ours}.x)",
+            protocol.name, protocol.version
+        ),
         operations: verdicts(Some((&summary.capabilities, &summary.protocol)), ""),
         observed: Some(ObservedRuntime {
-            runtime_id: quote(summary.runtime_id.as_str()),
-            display_name: quote(&summary.display_name),
+            runtime_id: own_id.to_string(),
+            display_name: summary.display_name.chars().filter(|c| !c.is_control()).take(MAX_QUOTED_CHARS).collect(),
             status: summary.status,
             protocol: summary.protocol,
             capabilities: summary.capabilities,
         }),
         diagnostics,
+    }
+}
+
+/// A report for a runtime that could not be asked, did not answer, or answered what this backend cannot use;
+/// `message` says which, in the words of the call that failed.
+fn unreached(code: ErrorCode, message: String) -> TestReport {
+    let basis = match code {
+        // The remote client's judgement, quoting what the runtime sent.
+        ErrorCode::RuntimeIncompatible => message.clone(),
+        ErrorCode::RuntimeProtocolError => "the endpoint answered, but not with a runtime summary".to_owned(),
+        ErrorCode::RuntimeAuthFailed => {
+            "the runtime did not accept the backend's credentials, so its protocol is unknown".to_owned()
+        }
+        _ => "the runtime did not answer, so its protocol is unknown".to_owned(),
+    };
+    let unknown = match code {
+        ErrorCode::RuntimeIncompatible => "the runtime speaks another protocol",
+        _ => "not known: the runtime was not reached",
+    };
+    TestReport {
+        compatible: false,
+        basis,
+        observed: None,
+        operations: verdicts(None, unknown),
+        diagnostics: vec![TestDiagnostic { code: DiagnosticCode::Error(code), message }],
     }
 }
 
@@ -272,21 +257,6 @@ fn status_word(status: RuntimeStatus) -> &'static str {
         RuntimeStatus::Degraded => "degraded",
         RuntimeStatus::Unavailable => "unavailable",
     }
-}
-
-/// Text from the runtime, bounded and without control characters, as it may be shown.
-fn quote(text: &str) -> String {
-    let clean: String = text.chars().filter(|c| !c.is_control()).take(MAX_QUOTED_CHARS).collect();
-    if clean.is_empty() { "(nothing)".to_owned() } else { clean }
-}
-
-/// The secrets a report must not show: the token, wherever it came from.
-fn secrets_of(candidate: &Candidate) -> Sanitizer {
-    let mut sanitizer = Sanitizer::new();
-    if let Some(token) = candidate.token_ref.as_ref().and_then(|r| r.resolve().ok()) {
-        sanitizer = sanitizer.secret(SecretKind::Token, &candidate.id, token.expose());
-    }
-    sanitizer
 }
 
 #[cfg(test)]

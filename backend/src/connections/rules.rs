@@ -7,7 +7,7 @@ use serde::Deserialize;
 use url::Url;
 use utoipa::ToSchema;
 
-use crate::config::{SecretRef, check_display_name, parse_endpoint};
+use crate::config::{RemoteSpec, SecretRef, check_display_name, parse_endpoint};
 
 /// Prefix of the environment variables the settings API may name as a token reference.
 pub const TOKEN_ENV_PREFIX: &str = "YOI_RUNTIME_TOKEN_";
@@ -61,6 +61,25 @@ impl ConnectionDraft {
             }
         };
         Ok(CheckedConnection { id, endpoint, endpoint_text, display_name: self.display_name.clone(), token_ref })
+    }
+}
+
+impl CheckedConnection {
+    /// The spec it would be saved as, its token reference made absolute against `workspace`.
+    pub fn spec(&self, workspace: &Path) -> Result<RemoteSpec, ApiError> {
+        let token_ref = self
+            .token_ref
+            .as_deref()
+            .map(|text| SecretRef::parse(text).map(|r| r.resolved_against(workspace)))
+            .transpose()
+            .map_err(|error| field_error("token_ref", error))?;
+        Ok(RemoteSpec {
+            id: self.id.clone(),
+            endpoint: self.endpoint.clone(),
+            display_name: self.display_name.clone(),
+            token_ref,
+            ca_file: None,
+        })
     }
 }
 

@@ -7,8 +7,9 @@ use std::error::Error as StdError;
 use std::io;
 use std::time::Duration;
 
-use runtime_api::runtime::PROTOCOL_NAME;
-use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, ProtocolInfo, RuntimeId};
+use runtime_api::runtime::{PROTOCOL_NAME, PROTOCOL_VERSION};
+use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, ProtocolInfo, RuntimeId, RuntimeSummary};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 /// What kind of transport failure an error is.
@@ -121,13 +122,48 @@ pub(super) fn answer<T: DeserializeOwned>(runtime_id: &RuntimeId, status: u16, b
     }
 }
 
+/// A `GET /v1/runtime` answer, judged: the one place that decides whether a remote is a runtime this backend
+/// can use. An answer that names no protocol is not a runtime (`runtime_protocol_error`); another protocol or
+/// major version is `runtime_incompatible`, quoting what the remote sent; a compatible one must have the
+/// summary's shape.
+pub(super) fn summary(runtime_id: &RuntimeId, status: u16, body: &[u8]) -> Result<RuntimeSummary, ApiError> {
+    let answer: serde_json::Value = answer(runtime_id, status, body)?;
+    let protocol = answer.get("protocol").and_then(|p| ProtocolInfo::deserialize(p).ok());
+    let Some(protocol) = protocol else {
+        return Err(protocol_error(runtime_id, "its answer names no protocol: it is not a worker runtime"));
+    };
+    check_protocol(runtime_id, &protocol)?;
+    serde_json::from_value(answer).map_err(|_| {
+        let defines = format!(
+            "its summary does not have the shape {} {} defines",
+            quote(&protocol.name),
+            quote(&protocol.version)
+        );
+        protocol_error(runtime_id, &defines)
+    })
+}
+
 /// `runtime_incompatible` unless the remote speaks this protocol at this major version.
-pub(super) fn check_protocol(runtime_id: &RuntimeId, protocol: &ProtocolInfo) -> Result<(), ApiError> {
+fn check_protocol(runtime_id: &RuntimeId, protocol: &ProtocolInfo) -> Result<(), ApiError> {
     if protocol.is_compatible() {
         return Ok(());
     }
     let what = if protocol.name != PROTOCOL_NAME { "another protocol" } else { "another major version" };
-    Err(ApiError::new(ErrorCode::RuntimeIncompatible, format!("runtime {runtime_id} speaks {what}")))
+    let message = format!(
+        "runtime {runtime_id} speaks {what}, {} {}; this backend speaks {PROTOCOL_NAME} {PROTOCOL_VERSION}",
+        quote(&protocol.name),
+        quote(&protocol.version)
+    );
+    Err(ApiError::new(ErrorCode::RuntimeIncompatible, message))
+}
+
+/// Longest text quoted from a remote's answer.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// Text from the remote, bounded and without control characters, as it may be shown.
+pub(super) fn quote(text: &str) -> String {
+    let clean: String = text.chars().filter(|c| !c.is_control()).take(MAX_QUOTED_CHARS).collect();
+    if clean.is_empty() { "(nothing)".to_owned() } else { clean }
 }
 
 /// `runtime_protocol_error` explaining what was wrong.
@@ -168,21 +204,49 @@ mod tests {
         assert_eq!(answer::<()>(&id(), 500, wrong_status).unwrap_err().code, ErrorCode::RuntimeProtocolError);
     }
 
-    #[test]
-    fn another_protocol_or_major_version_is_incompatible() {
-        let mut protocol = ProtocolInfo::current(&[]);
-        assert!(check_protocol(&id(), &protocol).is_ok());
-        protocol.version = "2.0".into();
-        assert_eq!(check_protocol(&id(), &protocol).unwrap_err().code, ErrorCode::RuntimeIncompatible);
-        protocol.name = "other".into();
-        assert!(check_protocol(&id(), &protocol).unwrap_err().message.contains("another protocol"));
+    fn runtime_answer(name: &str, version: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "runtime_id": "dev", "display_name": "Dev", "status": "ready",
+            "workers": {"total": 0, "idle": 0, "busy": 0, "stopped": 0, "failed": 0},
+            "capabilities": {"read": true, "create": true, "input": true, "lifecycle": true, "transcript": true,
+                "events": true, "when_busy": ["reject"], "profiles": []},
+            "protocol": {"name": name, "version": version, "features": []},
+            "log_id": "l", "last_event_seq": 0
+        }))
+        .unwrap()
     }
 
     #[test]
-    fn failures_name_no_address() {
-        for failure in [Failure::Unavailable("the connection was refused"), Failure::Timeout, Failure::Protocol] {
-            let error = failure.error(&id(), Duration::from_secs(3));
-            assert!(!error.message.contains("127.0.0.1") && !error.message.contains("http"), "{error}");
+    fn a_summary_of_this_protocol_at_any_minor_version_is_accepted() {
+        let summary = summary(&id(), 200, &runtime_answer(PROTOCOL_NAME, "1.7")).unwrap();
+        assert_eq!(summary.protocol.version, "1.7");
+    }
+
+    #[test]
+    fn another_protocol_or_major_version_is_incompatible_quoting_what_was_sent() {
+        let error = summary(&id(), 200, &runtime_answer(PROTOCOL_NAME, "2.0")).unwrap_err();
+        assert_eq!(error.code, ErrorCode::RuntimeIncompatible);
+        assert!(error.message.contains("another major version, yoi-worker-runtime 2.0"), "{error}");
+        let error = summary(&id(), 200, &runtime_answer("other-thing", "7")).unwrap_err();
+        assert!(error.message.contains("another protocol, other-thing 7; this backend speaks"), "{error}");
+    }
+
+    #[test]
+    fn an_answer_without_a_protocol_is_not_a_runtime_and_invents_no_version() {
+        for body in [&br#"{"hello": "world"}"#[..], b"[1, 2]", br#"{"protocol": "yes"}"#] {
+            let error = summary(&id(), 200, body).unwrap_err();
+            assert_eq!(error.code, ErrorCode::RuntimeProtocolError);
+            assert!(error.message.contains("names no protocol") && !error.message.contains('1'), "{error}");
         }
+        let shapeless = br#"{"protocol": {"name": "yoi-worker-runtime", "version": "1.0", "features": []}}"#;
+        let error = summary(&id(), 200, shapeless).unwrap_err();
+        assert!(error.message.contains("does not have the shape yoi-worker-runtime 1.0 defines"), "{error}");
+    }
+
+    #[test]
+    fn text_quoted_from_a_remote_is_bounded_and_cleaned() {
+        let long = format!("x\u{1b}[31m{}", "y".repeat(500));
+        let error = summary(&id(), 200, &runtime_answer(&long, "1.0")).unwrap_err();
+        assert!(!error.message.contains('\u{1b}') && error.message.chars().count() < 200, "{error}");
     }
 }

@@ -113,17 +113,12 @@ impl Client {
         Ok(Some(value))
     }
 
-    /// The summary, checking the protocol it advertises.
+    /// The summary, judged by [`classify::summary`]: the one place that decides whether a remote speaks
+    /// this protocol.
     pub(super) async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
-        let summary: RuntimeSummary = self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None).await?;
-        classify::check_protocol(&self.runtime_id, &summary.protocol)?;
+        let summary = self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None, classify::summary).await?;
         *self.verified.lock() = Verified::Compatible;
         Ok(summary)
-    }
-
-    /// `GET /v1/runtime` without checking what it says.
-    pub(super) async fn probe(&self) -> Result<serde_json::Value, ApiError> {
-        self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None).await
     }
 
     /// Makes sure the remote speaks this protocol before the first call and after connections failed.
@@ -139,22 +134,23 @@ impl Client {
         self.verify().await?;
         let query = serde_urlencoded::to_string(query).map_err(|_| ApiError::internal())?;
         let path = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
-        self.send(Call::Read, Method::GET, path, None).await
+        self.send(Call::Read, Method::GET, path, None, classify::answer).await
     }
 
     /// `POST path` with a JSON body.
     pub(super) async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
         self.verify().await?;
         let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
-        self.send(Call::Command, Method::POST, path.to_owned(), Some(body)).await
+        self.send(Call::Command, Method::POST, path.to_owned(), Some(body), classify::answer).await
     }
 
-    async fn send<T: DeserializeOwned>(
+    async fn send<T>(
         &self,
         call: Call,
         method: Method,
         path: String,
         body: Option<Bytes>,
+        decode: fn(&RuntimeId, u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let limit = match call {
             Call::Read => self.timeouts.read,
@@ -174,7 +170,7 @@ impl Client {
             let request =
                 request.body(Full::new(body.clone().unwrap_or_default())).map_err(|_| ApiError::internal())?;
             let failure = match tokio::time::timeout(limit, self.exchange(request)).await {
-                Ok(Ok((status, answer))) => return classify::answer(&self.runtime_id, status, &answer),
+                Ok(Ok((status, answer))) => return decode(&self.runtime_id, status, &answer),
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::Timeout,
             };

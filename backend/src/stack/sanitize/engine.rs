@@ -2,6 +2,7 @@
 //! itself, URLs and path-like words too.
 
 use runtime_api::RuntimeId;
+use sources::spec::Confidential;
 
 /// What kind of secret a registered string is; it names the placeholder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +72,16 @@ impl Sanitizer {
             self = self.register(SecretKind::Endpoint, owner, host, true);
         }
         self
+    }
+
+    /// Registers everything a source's spec says its answers must never show.
+    pub fn confidential(self, owner: &RuntimeId, items: &[Confidential]) -> Self {
+        items.iter().fold(self, |sanitizer, item| match item {
+            Confidential::Endpoint(url) => sanitizer.endpoint(owner, url),
+            Confidential::Token(token) => sanitizer.secret(SecretKind::Token, owner, token),
+            Confidential::TokenRef(reference) => sanitizer.secret(SecretKind::TokenRef, owner, reference),
+            Confidential::Path(path) => sanitizer.secret(SecretKind::Path, owner, path),
+        })
     }
 
     fn register(mut self, kind: SecretKind, owner: &RuntimeId, value: &str, whole_word: bool) -> Self {

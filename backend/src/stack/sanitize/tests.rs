@@ -135,6 +135,7 @@ fn relative_paths_and_path_fragments_count_as_paths() {
 fn protocol_fields_are_scrubbed_too() {
     let mut summary = runtime_api::RuntimeSummary {
         runtime_id: owner(),
+        own_id: None,
         display_name: "dev".into(),
         status: runtime_api::RuntimeStatus::Ready,
         workers: Default::default(),
