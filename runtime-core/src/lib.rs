@@ -14,9 +14,11 @@ mod runtime;
 pub mod server;
 pub mod store;
 mod turn;
+pub mod view;
 mod worker;
 
 pub use executor::{Executor, ExecutorError, Message, ReplyFacts, TurnContext, TurnOutput};
 pub use profile::{HistoryBounds, Profile, ProfileError, ProfileSet};
 pub use runtime::{Runtime, RuntimeConfig, StartError};
 pub use store::{MemoryStore, Store};
+pub use view::StoredView;

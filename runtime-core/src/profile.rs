@@ -174,6 +174,11 @@ pub enum ProfileError {
 }
 
 impl ProfileSet {
+    /// No profiles at all: for views that run nothing.
+    pub(crate) fn empty() -> Self {
+        ProfileSet { profiles: BTreeMap::new() }
+    }
+
     /// Only the built-in `default` echo profile.
     pub fn builtin() -> Self {
         let mut set = ProfileSet { profiles: BTreeMap::new() };

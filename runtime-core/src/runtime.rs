@@ -1,14 +1,12 @@
 //! The runtime: a cheap handle over shared state, and every operation a source or server calls.
 
-mod recover;
+pub(crate) mod recover;
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::RwLock;
-use runtime_api::limits::effective_limit;
 use runtime_api::runtime::feature;
 use runtime_api::{
     ApiError, CancelAck, Capabilities, CreateWorkerRequest, ErrorCode, EventBody, FrameStream, InputAck, InputRequest,
@@ -24,6 +22,7 @@ use crate::ids::WorkerIds;
 use crate::profile::{DEFAULT_PROFILE, ProfileSet};
 use crate::store::{Durable, Record, Store, StoreError, WorkerRecord};
 use crate::turn;
+use crate::view;
 use crate::worker::machine::{TurnPolicy, TurnStart};
 use crate::worker::{Worker, WorkerInner};
 
@@ -151,20 +150,14 @@ impl Runtime {
 
     /// A bounded page of workers in creation order; costs O(log n + limit).
     pub async fn list(&self, query: &ListQuery) -> Result<WorkerPage, ApiError> {
-        let limit = effective_limit(query.limit);
-        let page: Vec<Arc<Worker>> = {
+        let (page, limit, next_after) = {
             let workers = self.core.workers.read();
-            let lower = query.after.as_ref().map_or(Bound::Unbounded, Bound::Excluded);
-            workers
-                .range::<WorkerId, _>((lower, Bound::Unbounded))
-                .take(limit as usize + 1)
-                .map(|(_, w)| w.clone())
-                .collect()
+            let (page, limit, next_after) = view::page_of(&workers, query);
+            (page.into_iter().cloned().collect::<Vec<Arc<Worker>>>(), limit, next_after)
         };
-        let has_more = page.len() > limit as usize;
-        let mut workers = Vec::with_capacity(limit as usize);
+        let mut workers = Vec::with_capacity(page.len());
         let mut pending = Vec::new();
-        for worker in page.iter().take(limit as usize) {
+        for worker in &page {
             let inner = worker.inner.lock();
             workers.push(inner.summary(&self.core.config.runtime_id));
             if inner.last_change.peek().is_none() {
@@ -174,7 +167,6 @@ impl Runtime {
         for durable in pending {
             self.core.durable(durable).await?;
         }
-        let next_after = has_more.then(|| workers.last().map(|w| w.worker_id.clone())).flatten();
         Ok(WorkerPage { workers, limit, next_after })
     }
 

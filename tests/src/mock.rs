@@ -1,5 +1,8 @@
 //! A mock [`RuntimeSource`] with canned answers: every call fails with one error, or succeeds with values
-//! carrying planted text (to prove the backend scrubs what it must).
+//! carrying planted text (to prove the backend scrubs what it must), or passes every call to a real source
+//! (so the mock's own plumbing is held to the contract suite like every other source).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -12,7 +15,7 @@ use runtime_api::{
 };
 
 /// What every call answers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Answer {
     /// Fail with this error.
     Fail(ApiError),
@@ -23,6 +26,19 @@ pub enum Answer {
     },
     /// Never answer.
     Hang,
+    /// Pass every call to this source.
+    Pass(Arc<dyn RuntimeSource>),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Fail(error) => f.debug_tuple("Fail").field(error).finish(),
+            Answer::Succeed { planted } => f.debug_struct("Succeed").field("planted", planted).finish(),
+            Answer::Hang => f.write_str("Hang"),
+            Answer::Pass(inner) => f.debug_tuple("Pass").field(&inner.describe().runtime_id).finish(),
+        }
+    }
 }
 
 /// The mock.
@@ -40,12 +56,25 @@ impl MockSource {
         MockSource { descriptor, answer }
     }
 
+    /// A mock that passes every call to `inner`, describing itself as `inner` does.
+    pub fn passing(inner: Arc<dyn RuntimeSource>) -> Self {
+        MockSource { descriptor: inner.describe(), answer: Answer::Pass(inner) }
+    }
+
+    fn inner(&self) -> Option<&Arc<dyn RuntimeSource>> {
+        match &self.answer {
+            Answer::Pass(inner) => Some(inner),
+            _ => None,
+        }
+    }
+
     /// What to put in text fields, after waiting forever if this mock hangs.
     async fn answer(&self) -> Result<&str, ApiError> {
         match &self.answer {
             Answer::Fail(error) => Err(error.clone()),
             Answer::Succeed { planted } => Ok(planted),
             Answer::Hang => std::future::pending().await,
+            Answer::Pass(_) => unreachable!("a passing mock answers through its inner source"),
         }
     }
 
@@ -101,22 +130,37 @@ impl RuntimeSource for MockSource {
     }
 
     async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.summary().await;
+        }
         Ok(self.runtime_with(self.answer().await?))
     }
 
-    async fn list(&self, _query: ListQuery) -> Result<WorkerPage, ApiError> {
+    async fn list(&self, query: ListQuery) -> Result<WorkerPage, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.list(query).await;
+        }
         Ok(WorkerPage { workers: vec![self.summary_with(self.answer().await?)], limit: 50, next_after: None })
     }
 
-    async fn get(&self, _worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+    async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.get(worker_id).await;
+        }
         Ok(self.detail_with(self.answer().await?))
     }
 
-    async fn create(&self, _request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.create(request).await;
+        }
         Ok(self.detail_with(self.answer().await?))
     }
 
-    async fn input(&self, _worker_id: &WorkerId, _request: InputRequest) -> Result<InputAck, ApiError> {
+    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.input(worker_id, request).await;
+        }
         self.answer().await?;
         Ok(InputAck {
             worker_id: Self::worker_id(),
@@ -128,13 +172,19 @@ impl RuntimeSource for MockSource {
         })
     }
 
-    async fn stop(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<StopAck, ApiError> {
+    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.stop(worker_id, request).await;
+        }
         self.answer().await?;
         let outcome = StopOutcome::Stopped;
         Ok(StopAck { worker_id: Self::worker_id(), outcome, cancelled_turn: None, state: WorkerState::Stopped })
     }
 
-    async fn cancel(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<CancelAck, ApiError> {
+    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.cancel(worker_id, request).await;
+        }
         self.answer().await?;
         Ok(CancelAck {
             worker_id: Self::worker_id(),
@@ -145,7 +195,10 @@ impl RuntimeSource for MockSource {
         })
     }
 
-    async fn transcript(&self, _worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+    async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.transcript(worker_id, query).await;
+        }
         let planted = self.answer().await?;
         let entry =
             |seq, role, content: String| TranscriptEntry::new(seq, role, content, Timestamp::UNIX_EPOCH, Some(1));
@@ -167,6 +220,9 @@ impl RuntimeSource for MockSource {
     }
 
     async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.profiles().await;
+        }
         let planted = self.answer().await?;
         let profile = ProfileInfo {
             model: Some(format!("model {planted}")),
@@ -176,7 +232,10 @@ impl RuntimeSource for MockSource {
         Ok(ProfileList { profiles: vec![profile] })
     }
 
-    async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+    async fn subscribe(&self, request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+        if let Some(inner) = self.inner() {
+            return inner.subscribe(request).await;
+        }
         let planted = self.answer().await?.to_owned();
         let event = |seq, body| StreamFrame::Event {
             event: Event {
