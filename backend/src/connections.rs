@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 use utoipa::ToSchema;
 
 use crate::config::{self, BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, ServerConfig};
+use crate::metrics::Metrics;
 use crate::registry::RuntimeRegistry;
 pub use edits::Workspace;
 pub use listing::{ConnectionList, ConnectionView, DefinedIn};
@@ -33,6 +34,7 @@ pub struct Connections {
     workspace: Workspace,
     registry: Arc<RuntimeRegistry>,
     options: BuildOptions,
+    metrics: Arc<Metrics>,
     /// Held across every write and apply; it also records what the registry holds from configuration.
     state: Mutex<State>,
 }
@@ -78,11 +80,12 @@ impl Connections {
         workspace: Workspace,
         registry: Arc<RuntimeRegistry>,
         options: BuildOptions,
+        metrics: Arc<Metrics>,
         config: &BackendConfig,
         applied: Applied,
     ) -> Self {
         let state = State { applied, server: config.server.clone(), embedded: config.embedded.clone() };
-        Connections { workspace, registry, options, state: Mutex::new(state) }
+        Connections { workspace, registry, options, metrics, state: Mutex::new(state) }
     }
 
     /// Every connection: the embedded runtime, the configured ones and how each maps to the registry.
@@ -161,8 +164,9 @@ impl Connections {
     pub async fn reload(&self) -> Result<Reloaded, ApiError> {
         let mut state = self.state.lock().await;
         let workspace = self.workspace.clone();
-        let config = blocking(move || workspace.load()).await?;
+        let config = blocking(move || workspace.load()).await.inspect_err(|_| self.metrics.record_reload(false))?;
         let changes = self.apply(&mut state, &config);
+        self.metrics.record_reload(true);
         let restart_required = config.server != state.server || config.embedded != state.embedded;
         Ok(Reloaded { changes, restart_required })
     }

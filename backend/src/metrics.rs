@@ -34,6 +34,12 @@ struct SourceOperationLabels {
     operation: String,
 }
 
+/// Labels of a configuration reload.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    outcome: &'static str,
+}
+
 /// Latency buckets from 100µs to about 6.5s.
 #[derive(Clone)]
 struct LatencyBuckets;
@@ -51,6 +57,7 @@ pub struct Metrics {
     http_latency: Family<HttpLabels, Histogram, LatencyBuckets>,
     source_calls: Family<SourceLabels, Counter>,
     source_latency: Family<SourceOperationLabels, Histogram, LatencyBuckets>,
+    config_reloads: Family<ReloadLabels, Counter>,
 }
 
 impl Metrics {
@@ -65,7 +72,17 @@ impl Metrics {
         registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
         registry.register("source_calls", "Source calls by runtime, operation and outcome", source_calls.clone());
         registry.register("source_call_duration_seconds", "Source call latency", source_latency.clone());
-        Metrics { registry: Mutex::new(registry), http_requests, http_latency, source_calls, source_latency }
+        let config_reloads = Family::<ReloadLabels, Counter>::default();
+        let help = "Configuration reloads (SIGHUP) by outcome: applied, or refused because the file does not load";
+        registry.register("config_reloads", help, config_reloads.clone());
+        Metrics {
+            registry: Mutex::new(registry),
+            http_requests,
+            http_latency,
+            source_calls,
+            source_latency,
+            config_reloads,
+        }
     }
 
     /// Records one HTTP request; `route` is the matched route template.
@@ -85,6 +102,12 @@ impl Metrics {
         self.source_calls.get_or_create(&labels).inc();
         let labels = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
         self.source_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    }
+
+    /// Records one configuration reload: applied, or refused (nothing changed).
+    pub fn record_reload(&self, applied: bool) {
+        let outcome = if applied { "applied" } else { "refused" };
+        self.config_reloads.get_or_create(&ReloadLabels { outcome }).inc();
     }
 
     /// The metrics in the Prometheus text format.

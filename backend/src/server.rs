@@ -204,7 +204,8 @@ impl BackendBuilder {
             return Err(BackendError::Configured { id, reason });
         }
         let workspace = Workspace::new(config.workspace.clone(), self.cli);
-        let connections = Arc::new(Connections::new(workspace, registry.clone(), options, &config, applied));
+        let connections =
+            Arc::new(Connections::new(workspace, registry.clone(), options, metrics.clone(), &config, applied));
         Ok(Backend { config, registry, metrics, access_token, embedded, connections })
     }
 }

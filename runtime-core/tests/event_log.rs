@@ -30,12 +30,15 @@ async fn events_are_published_only_once_durable_and_acks_wait_for_it() {
     assert!(matches!(next(&mut stream).await, StreamFrame::Snapshot(_)));
 
     store.set_mode(Durability::Gated);
+    let appended = store.appends();
     let input = tokio::spawn({
         let runtime = runtime.clone();
         let worker = worker.clone();
         async move { runtime.input(&worker, InputRequest::user("hold on")).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The input's batch is in the store, held: whatever runs from here on, its ack and event must wait.
+    store.wait_appends(appended + 1).await;
+    tokio::task::yield_now().await;
     assert!(!input.is_finished(), "no ack before the input is durable");
     assert!(drain_ready(&mut stream).await.is_empty(), "no event before it is durable");
 
@@ -171,16 +174,20 @@ async fn shutdown_aborts_running_turns_and_nothing_is_written_after_it() {
     runtime.input(&worker, InputRequest::user("hi")).await.unwrap();
     until_waiting(&executor, &worker, 1).await;
     runtime.shutdown().await.unwrap();
-    let written = store.records().len();
+    let written = store.appends();
     tokio::time::timeout(WAIT, async {
         while executor.dropped.load(Ordering::SeqCst) == 0 {
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::task::yield_now().await;
         }
     })
     .await
     .expect("the running turn's executor future is dropped at shutdown");
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(store.records().len(), written, "nothing reaches the closed store");
+    // The turn task goes on synchronously from the drop to its end; on this single-threaded runtime, a
+    // yield lets it finish whatever it would write.
+    tokio::task::yield_now().await;
+    // A late attempt is refused by the closed log, not merely by timing: ask for one too.
+    assert!(runtime.input(&worker, InputRequest::user("late")).await.is_err());
+    assert_eq!(store.appends(), written, "nothing reaches the closed store");
 }
 
 #[tokio::test]
@@ -197,20 +204,28 @@ async fn nothing_is_published_after_a_batch_that_failed() {
     drain_ready(&mut stream).await;
 
     // A gated batch holds the publisher; a failing one queues behind it; then a live-only delta follows.
+    let appended = store.appends();
     store.set_mode(Durability::Gated);
     let held = tokio::spawn({
         let runtime = runtime.clone();
         async move { runtime.create(CreateWorkerRequest::default()).await }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.wait_appends(appended + 1).await;
     store.set_mode(Durability::Failing);
     let failed = tokio::spawn({
         let (runtime, b) = (runtime.clone(), b.clone());
         async move { runtime.input(&b, InputRequest::user("lost")).await }
     });
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    store.wait_appends(appended + 2).await;
     executor.finish(&a, 1, Outcome::Complete("after the failure".into())).await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The turn has run to its end (its future is dropped once the executor returns), delta included.
+    tokio::time::timeout(WAIT, async {
+        while executor.dropped.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the turn ends");
     store.release();
     let _ = held.await;
     assert_eq!(failed.await.unwrap().unwrap_err().code, ErrorCode::RuntimeUnavailable);
@@ -227,19 +242,20 @@ async fn a_snapshot_waits_until_what_it_shows_is_durable_and_its_seq_resumes() {
     let store = TestStore::new();
     let runtime = start(config(), &executor, store.clone()).await;
     let worker = scripted_worker(&runtime).await;
+    let appended = store.appends();
     store.set_mode(Durability::Gated);
     let input = tokio::spawn({
         let (runtime, worker) = (runtime.clone(), worker.clone());
         async move { runtime.input(&worker, InputRequest::user("pending")).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    store.wait_appends(appended + 1).await;
     let mut stream = runtime.subscribe(SubscribeRequest { after: None, worker_id: Some(worker.clone()) }).unwrap();
     assert!(drain_ready(&mut stream).await.is_empty(), "no snapshot of a change that is not durable");
     let reading = tokio::spawn({
         let (runtime, worker) = (runtime.clone(), worker.clone());
         async move { runtime.get(&worker).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::task::yield_now().await;
     assert!(!reading.is_finished(), "reads wait for durability too");
 
     store.set_mode(Durability::Immediate);

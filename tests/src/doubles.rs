@@ -123,6 +123,9 @@ pub struct TestStore {
     records: Mutex<Vec<Record>>,
     mode: Mutex<Durability>,
     gates: Mutex<Vec<oneshot::Sender<()>>>,
+    /// Appends so far, in every mode, and a wake-up for whoever waits on their number.
+    appends: AtomicUsize,
+    appended: Notify,
     /// Set once the runtime closed the store.
     pub closed: AtomicBool,
 }
@@ -135,6 +138,8 @@ impl TestStore {
             records: Mutex::new(Vec::new()),
             mode: Mutex::new(Durability::Immediate),
             gates: Mutex::new(Vec::new()),
+            appends: AtomicUsize::new(0),
+            appended: Notify::new(),
             closed: AtomicBool::new(false),
         })
     }
@@ -158,9 +163,43 @@ impl TestStore {
         }
     }
 
+    /// How many batches were appended so far, whatever became of them.
+    pub fn appends(&self) -> usize {
+        self.appends.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` batches have been appended in all (a test's explicit "the runtime got this far").
+    pub async fn wait_appends(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let appended = self.appended.notified();
+            if self.appends() >= count {
+                return;
+            }
+            tokio::time::timeout_at(deadline, appended).await.expect("the runtime never appended that much");
+        }
+    }
+
     /// Every record appended so far.
     pub fn records(&self) -> Vec<Record> {
         self.records.lock().clone()
+    }
+
+    /// Keeps the batch (unless failing) and answers as the mode says.
+    fn answer(&self, batch: Vec<Record>) -> Durable {
+        match *self.mode.lock() {
+            Durability::Failing => Durable::failed(StoreError::Corrupt("disk on fire".into())),
+            Durability::Immediate => {
+                self.records.lock().extend(batch);
+                Durable::done()
+            }
+            Durability::Gated => {
+                self.records.lock().extend(batch);
+                let (tx, rx) = oneshot::channel();
+                self.gates.lock().push(tx);
+                Durable::when(async move { rx.await.map_err(|_| StoreError::Closed) })
+            }
+        }
     }
 
     /// Drops records as a crash would lose unsynced data: keeps only the first `n`.
@@ -184,19 +223,10 @@ impl Store for TestStore {
     }
 
     fn append(&self, batch: Vec<Record>) -> Durable {
-        match *self.mode.lock() {
-            Durability::Failing => Durable::failed(StoreError::Corrupt("disk on fire".into())),
-            Durability::Immediate => {
-                self.records.lock().extend(batch);
-                Durable::done()
-            }
-            Durability::Gated => {
-                self.records.lock().extend(batch);
-                let (tx, rx) = oneshot::channel();
-                self.gates.lock().push(tx);
-                Durable::when(async move { rx.await.map_err(|_| StoreError::Closed) })
-            }
-        }
+        let durable = self.answer(batch);
+        self.appends.fetch_add(1, Ordering::SeqCst);
+        self.appended.notify_waiters();
+        durable
     }
 
     async fn close(&self) -> Result<(), StoreError> {

@@ -8,6 +8,10 @@ use sources::EmbeddedSource;
 
 use crate::doubles::WAIT;
 
+/// An address where nothing listens, so a connection is refused: a privileged port no test machine serves.
+/// Binding port 0 and releasing it instead would race with every other test picking ports.
+pub const NOTHING_LISTENS: &str = "127.0.0.1:1";
+
 /// An embedded source over a fresh runtime.
 pub async fn embedded(config: RuntimeConfig, profiles: ProfileSet, store: Arc<dyn Store>) -> Arc<dyn RuntimeSource> {
     let runtime = Runtime::start(config, profiles, store).await.expect("runtime starts");

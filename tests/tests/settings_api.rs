@@ -260,10 +260,7 @@ fn diagnostic(report: &Value) -> String {
 
 /// A loopback endpoint nothing listens on.
 fn dead_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{addr}")
+    format!("http://{}", tests::harness::NOTHING_LISTENS)
 }
 
 /// A web server that answers every request with a page, as a mistyped endpoint might.

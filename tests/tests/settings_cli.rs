@@ -64,6 +64,20 @@ impl BackendProcess {
     }
 }
 
+impl BackendProcess {
+    /// Waits until `/metrics` shows `line` (panics after a few seconds).
+    async fn metric_becomes(&self, line: &str) {
+        for _ in 0..100 {
+            let text = reqwest::get(format!("{}/metrics", self.base)).await.unwrap().text().await.unwrap();
+            if text.lines().any(|l| l == line) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("/metrics never showed {line}");
+    }
+}
+
 impl Drop for BackendProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -118,7 +132,8 @@ async fn the_command_line_edits_the_file_and_sighup_applies_it() {
     )
     .unwrap();
     backend.hang_up();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Explicitly: the backend has taken this SIGHUP (and refused the file) before anything is checked.
+    backend.metric_becomes(r#"yoi_backend_config_reloads_total{outcome="refused"} 1"#).await;
     assert_eq!(backend.status_becomes("/healthz", 200).await, 200, "still serving");
     assert_eq!(backend.status_becomes("/api/runtimes/dev", 404).await, 404, "and unchanged");
 }
