@@ -93,6 +93,9 @@ const APPLY_HINT: &str = "a running backend applies it when it receives SIGHUP (
 
 fn list(workspace: &Workspace, json: bool) -> Result<String, ApiError> {
     let config = workspace.load()?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
     let local = workspace.local_entries()?;
     let rows: Vec<_> = config
         .runtimes

@@ -15,6 +15,7 @@ mod file;
 mod load;
 mod origin;
 mod raw;
+mod unknown;
 mod validate;
 
 #[cfg(test)]
@@ -63,6 +64,9 @@ pub struct BackendConfig {
     /// Every configured runtime, of every kind: by kind in the order of [`sources::spec::RawRuntimes`], and in
     /// file order within a kind (base file first).
     pub runtimes: Vec<SourceSpec>,
+    /// What the files hold that the backend does not know (unknown keys), each naming file, line and key;
+    /// ignored, but worth telling the operator.
+    pub warnings: Vec<Problem>,
 }
 
 impl fmt::Debug for BackendConfig {
@@ -72,6 +76,7 @@ impl fmt::Debug for BackendConfig {
             .field("server", &self.server)
             .field("embedded", &self.embedded)
             .field("runtimes", &self.runtimes)
+            .field("warnings", &self.warnings.len())
             .finish()
     }
 }

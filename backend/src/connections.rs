@@ -165,6 +165,9 @@ impl Connections {
         let mut state = self.state.lock().await;
         let workspace = self.workspace.clone();
         let config = blocking(move || workspace.load()).await.inspect_err(|_| self.metrics.record_reload(false))?;
+        for warning in &config.warnings {
+            tracing::warn!(%warning, "configuration");
+        }
         let changes = self.apply(&mut state, &config);
         self.metrics.record_reload(true);
         let restart_required = config.server != state.server || config.embedded != state.embedded;

@@ -57,6 +57,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return connections(Workspace::new(workspace, overrides), command).await;
     }
     let config = config::load(&workspace, &overrides)?;
+    warn_about(&config);
     let backend = Backend::builder(config).cli(overrides).build().await?;
     reload_on_hangup(backend.connections().clone());
     let listening = backend.bind().await?;
@@ -110,4 +111,11 @@ fn reload_on_hangup(connections: std::sync::Arc<backend::connections::Connection
     });
     #[cfg(not(unix))]
     drop(connections);
+}
+
+/// Logs what the config files hold that the backend does not know; it is ignored, not refused.
+fn warn_about(config: &config::BackendConfig) {
+    for warning in &config.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
 }

@@ -87,17 +87,22 @@ fn a_store_killed_at_random_moments_loses_nothing_acknowledged() {
             .spawn()
             .unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (first_ack, writing) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for line in stdout.lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("acked ") {
                     let (n, seq) = rest.split_once(' ').unwrap();
                     acks.push((n.parse::<usize>().unwrap(), seq.parse::<u64>().unwrap()));
+                    let _ = first_ack.send(());
                 }
             }
             acks
         });
-        std::thread::sleep(Duration::from_millis(100 + seed % 400));
+        // Killed at a random moment of its writing, not of its start-up: a loaded machine may take long to
+        // start the child, and a kill before its first write would test nothing.
+        writing.recv_timeout(Duration::from_secs(60)).expect("the child starts writing");
+        std::thread::sleep(Duration::from_millis(seed % 400));
         child.kill().unwrap();
         child.wait().unwrap();
         let acks = reader.join().unwrap();

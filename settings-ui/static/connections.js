@@ -36,7 +36,7 @@ export function renderConnections(main) {
     try {
       const answer = await connections.list();
       if (!alive) return;
-      renderList((answer && answer.connections) || []);
+      renderList((answer && answer.connections) || [], (answer && answer.warnings) || []);
     } catch (error) {
       if (!alive) return;
       replace(list, h('div', { class: 'notice notice--error', role: 'alert', 'data-testid': 'list-error' },
@@ -49,12 +49,17 @@ export function renderConnections(main) {
     }
   }
 
-  function renderList(entries) {
+  function renderList(entries, warnings) {
     // Re-rendering replaces the buttons; keep keyboard focus on the same one if it still exists.
     const focused = list.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
-    replace(list, entries.length === 0
+    const body = entries.length === 0
       ? h('p', {}, 'There are no connections.')
-      : table(entries, { onTest: test, onDelete: (entry, button) => dialog.open(entry, button) }));
+      : table(entries, { onTest: test, onDelete: (entry, button) => dialog.open(entry, button) });
+    // Keys the backend does not know are ignored; an operator may have mistyped one.
+    const notice = warnings.length === 0 ? null : h('div', { class: 'notice', 'data-testid': 'config-warnings' },
+      h('p', {}, 'The configuration files hold keys this backend ignores:'),
+      h('ul', {}, ...warnings.map((warning) => h('li', {}, warning))));
+    replace(list, ...[notice, body].filter(Boolean));
     if (focused) {
       const again = list.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
       if (again) again.focus();

@@ -139,9 +139,22 @@ pub trait Check {
     fn path(&mut self, field: &str, raw: PathBuf) -> Option<PathBuf>;
 }
 
-/// `[runtimes]` as written: one list per kind, each entry checked by its kind.
+/// The tables under `[runtimes]`, one per kind.
+pub const TABLES: &[&str] = &[RemoteSpec::TABLE, LocalCompatSpec::TABLE];
+
+/// The keys an entry of `table` takes, for telling an operator which key a typo meant.
+pub fn fields(table: &str) -> Option<&'static [&'static str]> {
+    match table {
+        RemoteSpec::TABLE => Some(RawRemote::FIELDS),
+        LocalCompatSpec::TABLE => Some(RawLocalCompat::FIELDS),
+        _ => None,
+    }
+}
+
+/// `[runtimes]` as written: one list per kind, each entry checked by its kind. Unknown keys are left to the
+/// loader, which warns about them.
 #[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [runtimes] table")]
+#[serde(expecting = "a [runtimes] table")]
 pub struct RawRuntimes {
     /// `[[runtimes.remote]]` entries.
     #[serde(default)]

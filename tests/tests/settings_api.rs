@@ -297,3 +297,29 @@ async fn the_page_is_served_with_a_policy_that_forbids_inline_scripts() {
     let script = reqwest::get(format!("{}/app.js", served.base)).await.unwrap();
     assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_are_listed_as_warnings_and_an_add_keeps_them() {
+    let (runtime, served) = setup().await;
+    let file = served.workspace().join(".yoi/workspace-backend.local.toml");
+    let text = format!("{COMMENT}\n[custom_section]\nowner = \"another tool\"\n\n[server]\nbnd = \"typo\"\n");
+    std::fs::write(&file, &text).unwrap();
+    let url = format!("{}{CONNECTIONS}", served.base);
+
+    let (status, listing) = call(reqwest::Method::GET, url.clone(), None).await;
+    assert_eq!(status, 200, "{listing}");
+    let warnings: Vec<&str> = listing["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(
+        warnings,
+        [
+            ".yoi/workspace-backend.local.toml:2: custom_section: unknown key `custom_section`, ignored",
+            ".yoi/workspace-backend.local.toml:6: server.bnd: unknown key `bnd`, ignored; did you mean `bind`?",
+        ]
+    );
+
+    let (status, added) = call(reqwest::Method::POST, url, Some(dev(&runtime))).await;
+    assert_eq!(status, 201, "{added}");
+    let after = local_file(&served);
+    assert!(after.starts_with(&text), "the unknown keys and everything else are kept:\n{after}");
+    assert!(after.contains("[[runtimes.remote]]\nid = \"dev\""), "{after}");
+}

@@ -23,6 +23,8 @@ pub(super) struct EnvLayer {
     pub(super) index: LayerIndex,
     /// Variables that are not valid configuration on their own.
     pub(super) problems: Vec<Problem>,
+    /// Variables naming keys the format does not know (ignored, as in a file).
+    pub(super) warnings: Vec<Problem>,
 }
 
 /// The process environment, minus variables whose names are not unicode (they cannot name a configuration key).
@@ -35,7 +37,7 @@ pub(super) fn process_vars() -> impl Iterator<Item = (String, String)> {
 ///
 /// Only names with a `__` count: every configuration key sits in a table (`server`, `embedded`, `runtimes`), so a
 /// name without one cannot be configuration — it is a secret such as `YOI_BACKEND_ACCESS_TOKEN` or a command-line
-/// flag's variable. Within that space an unknown key is an error, like in a file.
+/// flag's variable. Within that space an unknown key is warned about and ignored, like in a file.
 pub(super) fn layer(vars: impl IntoIterator<Item = (String, String)>) -> EnvLayer {
     let mut vars: Vec<(String, String, String)> = vars
         .into_iter()
@@ -51,7 +53,12 @@ pub(super) fn layer(vars: impl IntoIterator<Item = (String, String)>) -> EnvLaye
         .collect();
     vars.sort_by(|a, b| a.1.cmp(&b.1));
 
-    let mut layer = EnvLayer { values: Vec::new(), index: LayerIndex::new(Order::Merge), problems: Vec::new() };
+    let mut layer = EnvLayer {
+        values: Vec::new(),
+        index: LayerIndex::new(Order::Merge),
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
     for (key, name, text) in vars {
         let location = Location::Env { var: name };
         if key.split('.').any(str::is_empty) {
@@ -71,6 +78,18 @@ pub(super) fn layer(vars: impl IntoIterator<Item = (String, String)>) -> EnvLaye
                 message: err.kind.to_string(),
             }));
             continue;
+        }
+        if let Ok(json) = alone.extract::<serde_json::Value>() {
+            let mut unknown = Vec::new();
+            let _: Result<RawConfig, _> = serde_ignored::deserialize(json, |path| unknown.push(path.to_string()));
+            layer.warnings.extend(unknown.into_iter().map(|ignored| {
+                let path = FieldPath::from_figment(&ignored.split('.').collect::<Vec<_>>());
+                Problem {
+                    location: location.clone(),
+                    message: super::unknown::message(&path),
+                    field: Some(path.to_string()),
+                }
+            }));
         }
         let path = FieldPath::from_figment(&key.split('.').collect::<Vec<_>>());
         for ancestor in path.ancestors() {
@@ -130,12 +149,17 @@ mod tests {
             ("YOI_BACKEND_SERVER____BIND", "x"),
         ]));
         let problems: Vec<String> = layer.problems.iter().map(ToString::to_string).collect();
-        assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].starts_with("environment variable YOI_BACKEND_SERVER__BINDD: server.bindd: unknown field"));
-        assert!(problems[1].starts_with(
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with(
             "environment variable YOI_BACKEND_SERVER__REQUEST_TIMEOUT_SECS: server.request_timeout_secs: invalid type"
         ));
-        assert!(problems[2].starts_with("environment variable YOI_BACKEND_SERVER____BIND: "));
-        assert!(layer.values.is_empty());
+        assert!(problems[1].starts_with("environment variable YOI_BACKEND_SERVER____BIND: "));
+        let warnings: Vec<String> = layer.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            ["environment variable YOI_BACKEND_SERVER__BINDD: server.bindd: unknown key `bindd`, ignored; did you \
+              mean `bind`?"]
+        );
+        assert_eq!(layer.values.len(), 1, "the unknown key is ignored, not refused");
     }
 }

@@ -10,6 +10,7 @@ use toml::de::{DeTable, DeValue, Deserializer};
 
 use super::origin::{FieldPath, Kind, LayerIndex, Order};
 use super::raw::RawConfig;
+use super::unknown;
 use super::{ConfigError, Location, Problem};
 
 /// A configuration file that passed the checks of its own.
@@ -18,6 +19,8 @@ pub(super) struct FileLayer {
     pub(super) table: toml::Table,
     /// Where the file sets each value.
     pub(super) index: LayerIndex,
+    /// Keys the format does not know, each a warning naming its line.
+    pub(super) warnings: Vec<Problem>,
 }
 
 /// The file's text, or `None` when there is no such file.
@@ -42,13 +45,33 @@ pub(super) fn parse(path: &Path, text: &str, order: Order) -> Result<FileLayer, 
     let document = DeTable::parse(text).map_err(|err| at(err.span(), None, err.message()))?;
     let mut walk = Walk { path, text, index: LayerIndex::new(order), spans: Vec::new() };
     walk.table(document.get_ref(), &FieldPath::root());
-    if let Err(err) = RawConfig::deserialize(Deserializer::from(document.clone())) {
+    let mut unknown = Vec::new();
+    let checked: Result<RawConfig, _> =
+        serde_ignored::deserialize(Deserializer::from(document.clone()), |path| unknown.push(field_path(&path)));
+    if let Err(err) = checked {
         let field = err.span().and_then(|span| walk.field_at(span.start));
         return Err(at(err.span(), field, err.message()));
     }
+    let mut warnings: Vec<Problem> = unknown
+        .into_iter()
+        .map(|key| Problem {
+            location: walk
+                .index
+                .location(&key)
+                .cloned()
+                .unwrap_or(Location::File { path: path.to_owned(), line: None }),
+            message: unknown::message(&key),
+            field: Some(key.to_string()),
+        })
+        .collect();
+    // In the order the file holds them, whatever order serde visited them in.
+    warnings.sort_by_key(|warning| match warning.location {
+        Location::File { line, .. } => line,
+        _ => None,
+    });
     let table =
         toml::Table::deserialize(Deserializer::from(document)).map_err(|err| at(err.span(), None, err.message()))?;
-    Ok(FileLayer { table, index: walk.index })
+    Ok(FileLayer { table, index: walk.index, warnings })
 }
 
 /// Walks a parsed document, recording every path it sets.
@@ -104,6 +127,17 @@ impl Walk<'_> {
     }
 }
 
+/// serde_ignored's path of an ignored value, as the loader names fields.
+fn field_path(path: &serde_ignored::Path<'_>) -> FieldPath {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => FieldPath::root(),
+        Path::Map { parent, key } => field_path(parent).key(key),
+        Path::Seq { parent, index } => field_path(parent).index(*index),
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
 /// The 1-based line holding byte `offset` of `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
@@ -122,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_names_file_line_and_field() {
+    fn unknown_keys_are_warnings_naming_file_line_field_and_the_likely_key() {
         let text = r#"[server]
 bind = "127.0.0.1:1"
 
@@ -132,12 +166,20 @@ id = "a"
 [[runtimes.remote]]
 id = "b"
 endpont = "x"
+
+[custom_section]
+anything = 1
 "#;
+        let layer = parse(Path::new("/ws/c.toml"), text, Order::Merge).expect("unknown keys do not stop a load");
+        let warnings: Vec<String> = layer.warnings.iter().map(ToString::to_string).collect();
         assert_eq!(
-            problem(text),
-            "/ws/c.toml:9: runtimes.remote[1].endpont: unknown field `endpont`, \
-             expected one of `id`, `endpoint`, `display_name`, `token_ref`, `ca_file`"
+            warnings,
+            [
+                "/ws/c.toml:9: runtimes.remote[1].endpont: unknown key `endpont`, ignored; did you mean `endpoint`?",
+                "/ws/c.toml:11: custom_section: unknown key `custom_section`, ignored",
+            ]
         );
+        assert!(layer.table.contains_key("custom_section"), "the merge still sees it, so nothing is lost");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub(super) fn load_from(
     let mut figment = Figment::new();
     let mut layers = Vec::new();
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
 
     // The local file is admerged so its `[[runtimes.remote]]` entries (personal) are appended to the base file's
     // (team-shared) rather than replacing them; its scalars still win.
@@ -46,6 +47,7 @@ pub(super) fn load_from(
                     Order::Admerge => figment.admerge(provider),
                 };
                 layers.push(layer.index);
+                warnings.extend(layer.warnings);
             }
             Err(problem) => problems.push(problem),
         }
@@ -53,6 +55,7 @@ pub(super) fn load_from(
 
     let env = env::layer(vars);
     problems.extend(env.problems);
+    warnings.extend(env.warnings);
     for (key, value) in env.values {
         figment = figment.merge(Serialized::default(&key, value));
     }
@@ -88,5 +91,8 @@ pub(super) fn load_from(
             })
             .collect(),
     })?;
-    validate::validate(raw, &workspace, &origins).map_err(|problems| ConfigError::Invalid { problems })
+    let mut config =
+        validate::validate(raw, &workspace, &origins).map_err(|problems| ConfigError::Invalid { problems })?;
+    config.warnings = warnings;
+    Ok(config)
 }

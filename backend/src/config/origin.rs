@@ -97,6 +97,15 @@ impl FieldPath {
         self.0.len()
     }
 
+    /// The path of the table holding this value, and its key (`None` for an array element or the root).
+    pub(super) fn split_last(&self) -> (FieldPath, Option<String>) {
+        match self.0.split_last() {
+            Some((Segment::Key(key), parent)) => (Self(parent.to_vec()), Some(key.clone())),
+            Some((Segment::Index(_), parent)) => (Self(parent.to_vec()), None),
+            None => (Self::root(), None),
+        }
+    }
+
     /// Every proper prefix, shortest first, excluding the root.
     pub(super) fn ancestors(&self) -> impl Iterator<Item = FieldPath> + '_ {
         (1..self.0.len()).map(|n| Self(self.0[..n].to_vec()))
@@ -120,6 +129,11 @@ impl LayerIndex {
     /// An empty index for a layer merged with `order`.
     pub(super) fn new(order: Order) -> Self {
         Self { order, entries: BTreeMap::new() }
+    }
+
+    /// Where the layer sets `path`, if it does.
+    pub(super) fn location(&self, path: &FieldPath) -> Option<&Location> {
+        self.entries.get(path).map(|(location, _)| location)
     }
 
     /// Records that the layer sets `path`; the first record of a path wins.

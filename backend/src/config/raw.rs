@@ -1,7 +1,8 @@
 //! The configuration as written in files and variables, before validation.
 //!
-//! Every table denies unknown keys so an operator's typo stops start-up instead of being ignored. Values that need
-//! checking are kept as strings here, so validation can report every problem rather than the first one serde meets.
+//! Unknown keys are not refused here: the loader warns about each, naming file, line and the key it most likely
+//! meant (see `unknown`). Values that need checking are kept as strings here, so validation can report every
+//! problem rather than the first one serde meets.
 //! No `Debug`: these structs hold endpoints and secret references in the clear.
 
 use std::path::PathBuf;
@@ -13,7 +14,7 @@ use super::StoreKind;
 
 /// A whole configuration file, or all layers merged.
 #[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a backend configuration table")]
+#[serde(expecting = "a backend configuration table")]
 pub(super) struct RawConfig {
     /// `[server]`.
     #[serde(default)]
@@ -29,7 +30,7 @@ pub(super) struct RawConfig {
 
 /// `[server]`: how the Browser API is served.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [server] table")]
+#[serde(expecting = "a [server] table")]
 pub(super) struct RawServer {
     /// Listening address such as `127.0.0.1:8780`.
     #[serde(default = "default_bind")]
@@ -52,7 +53,7 @@ pub(super) struct RawServer {
 
 /// `[embedded]`: the runtime the backend owns.
 #[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields, expecting = "an [embedded] table")]
+#[serde(expecting = "an [embedded] table")]
 pub(super) struct RawEmbedded {
     /// `"memory"` or `"fs"`.
     #[serde(default)]

@@ -227,21 +227,30 @@ path = "old-data"
 }
 
 #[test]
-fn unknown_key_in_a_file_is_rejected_with_file_line_and_field() {
+fn unknown_keys_in_a_file_load_with_a_warning_naming_file_line_and_field() {
     let ws = Workspace::new();
-    let local = ws.local("# personal\n[server]\nbind = \"127.0.0.1:8780\"\nbind_adress = \"0.0.0.0:1\"\n");
-    let problems = ws.problems(&[], &CliOverrides::default());
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    let expected = format!("{}:4: server.bind_adress: unknown field `bind_adress`", local.display());
-    assert!(problems[0].starts_with(&expected), "{problems:?}");
+    let local =
+        ws.local("# personal\n[server]\nbind = \"127.0.0.1:8780\"\nbind_adress = \"0.0.0.0:1\"\n[tool.other]\nx = 1\n");
+    let config = ws.load_ok();
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    let expected = format!("{}:4: server.bind_adress: unknown key `bind_adress`, ignored", local.display());
+    assert!(warnings[0].starts_with(&expected), "{warnings:?}");
+    assert!(warnings[1].contains(":5: tool: unknown key `tool`"), "{warnings:?}");
+    assert_eq!(config.server.bind.to_string(), "127.0.0.1:8780", "the known keys still apply");
 }
 
 #[test]
-fn unknown_key_in_the_environment_is_rejected_naming_the_variable() {
+fn unknown_key_in_the_environment_is_a_warning_naming_the_variable() {
     let ws = Workspace::new();
-    let problems = ws.problems(&[("YOI_BACKEND_EMBEDDED__STOR", "fs")], &CliOverrides::default());
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert!(problems[0].starts_with("environment variable YOI_BACKEND_EMBEDDED__STOR: embedded.stor: unknown field"));
+    let config = ws.load(&[("YOI_BACKEND_EMBEDDED__STOR", "fs")], &CliOverrides::default()).unwrap();
+    let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "environment variable YOI_BACKEND_EMBEDDED__STOR: embedded.stor: unknown key `stor`, ignored; did you mean `store`?"
+        ]
+    );
 }
 
 #[test]

@@ -43,6 +43,7 @@ pub(super) fn validate(raw: RawConfig, workspace: &Path, origins: &Origins) -> R
             server,
             embedded,
             runtimes: checked.into_iter().filter_map(|c| c.spec).collect(),
+            warnings: Vec::new(),
         }),
         _ => Err(check.problems),
     }

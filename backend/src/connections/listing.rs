@@ -17,6 +17,9 @@ use crate::registry::view::{self, AGGREGATE_BUDGET};
 pub struct ConnectionList {
     /// The embedded runtime first, then configured runtimes in file order, then any other served runtime.
     pub connections: Vec<ConnectionView>,
+    /// What the config files hold that the backend does not know (unknown keys, ignored), each as
+    /// `file:line: field: message` with the file relative to the workspace.
+    pub warnings: Vec<String>,
 }
 
 /// Which config file defines a connection.
@@ -88,7 +91,9 @@ pub(super) async fn list(
         }
     }
     let views = rows.iter().map(|row| view(workspace, row, registry));
-    ConnectionList { connections: join_all(views).await }
+    let prefix = format!("{}/", workspace.display());
+    let warnings = config.warnings.iter().map(|warning| warning.to_string().replace(&prefix, "")).collect();
+    ConnectionList { connections: join_all(views).await, warnings }
 }
 
 /// The connection `id`, as [`list`] would show it.

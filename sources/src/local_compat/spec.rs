@@ -12,7 +12,7 @@ use crate::spec::{Check, Confidential};
 
 /// One `[[runtimes.local_compat]]` entry as written.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [[runtimes.local_compat]] table")]
+#[serde(expecting = "a [[runtimes.local_compat]] table")]
 pub struct RawLocalCompat {
     /// Runtime id.
     pub id: Option<String>,
@@ -34,6 +34,9 @@ pub struct LocalCompatSpec {
 }
 
 impl RawLocalCompat {
+    /// Every key an entry takes.
+    pub const FIELDS: &'static [&'static str] = &["id", "display_name", "path"];
+
     /// The entry's id (when valid) and the spec (when all of it is).
     pub(crate) fn check(self, check: &mut dyn Check) -> (Option<RuntimeId>, Option<LocalCompatSpec>) {
         let id = check.id(self.id);

@@ -16,7 +16,7 @@ use crate::spec::{BuildOptions, Check, Confidential, SetupError};
 /// One `[[runtimes.remote]]` entry as written; required keys are optional here so a missing one is reported
 /// with the others. No `Debug`: it holds the endpoint and the token reference in the clear.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [[runtimes.remote]] table")]
+#[serde(expecting = "a [[runtimes.remote]] table")]
 pub struct RawRemote {
     /// Runtime id.
     pub id: Option<String>,
@@ -46,6 +46,9 @@ pub struct RemoteSpec {
 }
 
 impl RawRemote {
+    /// Every key an entry takes.
+    pub const FIELDS: &'static [&'static str] = &["id", "endpoint", "display_name", "token_ref", "ca_file"];
+
     /// The entry's id (when valid) and the spec (when all of it is).
     pub(crate) fn check(self, check: &mut dyn Check) -> (Option<RuntimeId>, Option<RemoteSpec>) {
         let id = check.id(self.id);
