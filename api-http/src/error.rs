@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Bytes};
-use runtime_api::{ApiError, ErrorCode, ErrorEnvelope};
+use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 use serde::de::DeserializeOwned;
 
 /// An [`ApiError`] on its way out as an HTTP response.
@@ -31,7 +31,12 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let error = self.0;
         let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(ErrorEnvelope { error })).into_response()
+        let retry_after = error.retry_after_s.map(|seconds| axum::http::HeaderValue::from(seconds.get()));
+        let mut response = (status, Json(ErrorEnvelope { error })).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 
@@ -72,6 +77,20 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         serde_json::from_slice(&body)
             .map(OptionalJson)
             .map_err(|e| HttpError(ApiError::invalid(format!("the request body is not valid: {e}"))))
+    }
+}
+
+/// The `Idempotency-Key` header of a command, if the client sent one; a malformed key is `invalid_request`.
+pub struct IdempotencyHeader(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyHeader {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        let Some(value) = parts.headers.get(IDEMPOTENCY_KEY_HEADER) else { return Ok(IdempotencyHeader(None)) };
+        // Bytes that are not text become replacement characters, which the key's own check refuses.
+        let text = String::from_utf8_lossy(value.as_bytes());
+        Ok(IdempotencyHeader(Some(IdempotencyKey::parse(text)?)))
     }
 }
 

@@ -9,7 +9,7 @@ use axum::response::Response;
 use futures::StreamExt;
 use runtime_api::{ApiError, FrameStream, StreamFrame};
 
-use crate::HttpError;
+use crate::{HttpError, StreamPermit};
 
 /// Largest message (and frame) a client may send; clients have nothing to say on an event socket.
 pub const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
@@ -23,12 +23,14 @@ pub fn upgrade(extracted: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -
     extracted.map_err(|e| HttpError(ApiError::invalid(e.body_text())))
 }
 
-/// Completes the upgrade and forwards `frames` on the socket.
-pub fn serve(upgrade: WebSocketUpgrade, frames: FrameStream) -> Response {
-    upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| forward(socket, frames))
+/// Completes the upgrade and forwards `frames` on the socket, holding `permit` for the stream's life.
+pub fn serve(upgrade: WebSocketUpgrade, frames: FrameStream, permit: StreamPermit) -> Response {
+    upgrade.max_message_size(MAX_CLIENT_MESSAGE).max_frame_size(MAX_CLIENT_MESSAGE).on_upgrade(
+        move |socket| async move {
+            forward(socket, frames).await;
+            drop(permit);
+        },
+    )
 }
 
 /// Sends frames until the stream or the client ends. A slow client slows only its own stream: the runtime

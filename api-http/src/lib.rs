@@ -3,11 +3,13 @@
 //! way to put an event stream on a WebSocket, and the binaries' common edges (logging, start-up failure).
 
 pub mod binary;
+mod caps;
 mod error;
 pub mod events;
 mod fallback;
 mod shutdown;
 
-pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
+pub use caps::{StreamCaps, StreamPermit};
+pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
 pub use fallback::{unknown_method, unknown_route};
 pub use shutdown::shutdown_signal;

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The runtime connections the settings API manages.
     pub connections: Arc<Connections>,
+    /// Bounds on open Browser event streams.
+    pub streams: api_http::StreamCaps,
 }
 
 /// Limits of the HTTP layer.
@@ -47,7 +49,7 @@ pub struct AppState {
 pub struct HttpLimits {
     /// Largest request body.
     pub body_limit_bytes: usize,
-    /// Longest a request may take before it is answered with `runtime_timeout`.
+    /// Longest a request that calls runtimes may take before it is answered with `runtime_timeout`.
     pub request_timeout: Duration,
 }
 
@@ -56,7 +58,7 @@ static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The whole Browser API.
 pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
     let ui = settings_ui::ASSETS.iter().fold(Router::new(), |router, asset| router.route(asset.path, get(ui::serve)));
-    let routes = ui
+    let calls = ui
         .route("/api/runtimes", get(runtimes::list))
         .route("/api/runtimes/{runtime_id}", get(runtimes::get))
         .route("/api/runtimes/{runtime_id}/profiles", get(runtimes::profiles))
@@ -68,14 +70,22 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .route("/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", get(workers::transcript))
         .route("/api/runtimes/{runtime_id}/events", get(events::subscribe))
         .route("/api/workers", get(workers::all))
-        .route("/api/settings/runtime-connections", get(settings::list).post(settings::add))
+        .route("/api/settings/runtime-connections", get(settings::list))
         .route("/api/settings/runtime-connections/test", post(settings::test_candidate))
-        .route("/api/settings/runtime-connections/{id}", delete(settings::remove))
         .route("/api/settings/runtime-connections/{id}/test", post(settings::test_saved))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
+        // A backstop for anything slower than the source deadlines, in the error shape.
+        .route_layer(middleware::from_fn_with_state(limits.request_timeout, deadline));
+    // Config writes call no runtime and always finish (see `Connections`): a backstop answering
+    // `runtime_timeout` would be a wrong code, and could answer for a write that then happens anyway.
+    let writes = Router::new()
+        .route("/api/settings/runtime-connections", post(settings::add))
+        .route("/api/settings/runtime-connections/{id}", delete(settings::remove));
+    let routes = calls
+        .merge(writes)
         // Lets the metrics layer, which runs outside routing, label requests by route template.
         .route_layer(middleware::from_fn(expose_route))
         .fallback(api_http::unknown_route)
@@ -97,8 +107,6 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
             .layer(middleware::from_fn_with_state(state.metrics.clone(), observe))
             // Host, Origin and token checks before anything else runs.
             .layer(middleware::from_fn_with_state(guard, guard::check))
-            // A backstop for anything slower than the source deadlines, in the error shape.
-            .layer(middleware::from_fn_with_state(limits.request_timeout, deadline))
             // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
             .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
         )

@@ -96,6 +96,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Upper bound on one request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Most Browser event streams open at once.
+    pub max_event_streams: usize,
+    /// Most Browser event streams one client address may hold.
+    pub max_event_streams_per_client: usize,
 }
 
 /// The runtime the backend process owns.
@@ -107,6 +111,8 @@ pub struct EmbeddedConfig {
     pub data_dir: Option<PathBuf>,
     /// Profiles file (absolute): the configured one, else `.yoi/profiles.toml` when it exists.
     pub profiles_file: Option<PathBuf>,
+    /// When set, an idle worker is stopped after this long (reason `idle_timeout`).
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Where the embedded runtime keeps worker records.
@@ -176,6 +182,8 @@ impl fmt::Debug for ServerConfig {
             .field("access_token_ref", &redact_option(&self.access_token_ref))
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("max_event_streams", &self.max_event_streams)
+            .field("max_event_streams_per_client", &self.max_event_streams_per_client)
             .finish()
     }
 }
@@ -186,6 +194,7 @@ impl fmt::Debug for EmbeddedConfig {
             .field("store", &self.store)
             .field("data_dir", &redact_option(&self.data_dir))
             .field("profiles_file", &redact_option(&self.profiles_file))
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }

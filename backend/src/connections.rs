@@ -2,7 +2,9 @@
 //! manages, from the settings API, the command line or the file itself.
 //!
 //! Every change is written to the personal config file first and applied to the live registry after, under one
-//! lock, so the registry never holds what the file does not say and two changes never interleave.
+//! lock, so the registry never holds what the file does not say and two changes never interleave. A change runs
+//! in a task of its own, so a caller that stops waiting (a dropped connection) cannot leave it written but not
+//! applied; and nothing under the lock waits on the network: the answer shows what the health monitor knows.
 
 mod document;
 pub mod edits;
@@ -12,6 +14,7 @@ pub mod live;
 pub mod negotiate;
 pub mod rules;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use runtime_api::{ApiError, ErrorCode, RuntimeId};
@@ -95,8 +98,34 @@ impl Connections {
         Ok(listing::list(&self.workspace.dir, &config, &local, &self.registry).await)
     }
 
-    /// Adds a remote connection: written to the file, then registered.
-    pub async fn add(&self, draft: ConnectionDraft) -> Result<Added, ApiError> {
+    /// Adds a remote connection: written to the file, then registered; the answer does not wait for the
+    /// new runtime to be probed.
+    pub async fn add(self: &Arc<Self>, draft: ConnectionDraft) -> Result<Added, ApiError> {
+        self.detached(move |this| async move { this.add_now(draft).await }).await
+    }
+
+    /// Removes a remote connection: taken out of the file, then unregistered (its streams closed).
+    pub async fn remove(self: &Arc<Self>, id: &str) -> Result<Removed, ApiError> {
+        let id = id.to_owned();
+        self.detached(move |this| async move { this.remove_now(&id).await }).await
+    }
+
+    /// Reads the configuration again and reconciles the registry with it (SIGHUP). A configuration that does
+    /// not load changes nothing.
+    pub async fn reload(self: &Arc<Self>) -> Result<Reloaded, ApiError> {
+        self.detached(|this| async move { this.reload_now().await }).await
+    }
+
+    /// Runs a change to its end in a task of its own, whether or not the caller keeps waiting.
+    async fn detached<T, F>(self: &Arc<Self>, change: impl FnOnce(Arc<Self>) -> F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        tokio::spawn(change(self.clone())).await.unwrap_or_else(|_| Err(ApiError::internal()))
+    }
+
+    async fn add_now(&self, draft: ConnectionDraft) -> Result<Added, ApiError> {
         let mut state = self.state.lock().await;
         let id = draft.check()?.id;
         let workspace = self.workspace.clone();
@@ -116,8 +145,7 @@ impl Connections {
         Ok(Added { connection, restart_required })
     }
 
-    /// Removes a remote connection: taken out of the file, then unregistered (its streams closed).
-    pub async fn remove(&self, id: &str) -> Result<Removed, ApiError> {
+    async fn remove_now(&self, id: &str) -> Result<Removed, ApiError> {
         let mut state = self.state.lock().await;
         let runtime_id = RuntimeId::parse(id)
             .map_err(|_| ApiError::new(ErrorCode::ConnectionNotFound, format!("no connection {id}")))?;
@@ -159,9 +187,7 @@ impl Connections {
         Ok(negotiate::test(connection, &self.registry, &self.options).await)
     }
 
-    /// Reads the configuration again and reconciles the registry with it (SIGHUP). A configuration that does
-    /// not load changes nothing.
-    pub async fn reload(&self) -> Result<Reloaded, ApiError> {
+    async fn reload_now(&self) -> Result<Reloaded, ApiError> {
         let mut state = self.state.lock().await;
         let workspace = self.workspace.clone();
         let config = blocking(move || workspace.load()).await.inspect_err(|_| self.metrics.record_reload(false))?;

@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod connections;
+pub mod health;
 pub mod metrics;
 pub mod registry;
 pub mod server;

@@ -8,6 +8,10 @@ use parking_lot::Mutex;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::atomic::AtomicU64;
+
+use crate::health::HealthState;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -34,6 +38,19 @@ struct SourceOperationLabels {
     operation: String,
 }
 
+/// Labels of a source's health state.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HealthLabels {
+    runtime_id: String,
+    status: &'static str,
+}
+
+/// Labels of what belongs to one source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuntimeLabels {
+    runtime_id: String,
+}
+
 /// Labels of a configuration reload.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
@@ -58,6 +75,9 @@ pub struct Metrics {
     source_calls: Family<SourceLabels, Counter>,
     source_latency: Family<SourceOperationLabels, Histogram, LatencyBuckets>,
     config_reloads: Family<ReloadLabels, Counter>,
+    source_status: Family<HealthLabels, Gauge>,
+    source_probes: Family<RuntimeLabels, Counter>,
+    source_probe_latency: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
 }
 
 impl Metrics {
@@ -75,6 +95,14 @@ impl Metrics {
         let config_reloads = Family::<ReloadLabels, Counter>::default();
         let help = "Configuration reloads (SIGHUP) by outcome: applied, or refused because the file does not load";
         registry.register("config_reloads", help, config_reloads.clone());
+        let source_status = Family::<HealthLabels, Gauge>::default();
+        let help = "1 for each source's current health state (unknown, ready, degraded, unavailable), 0 for the others";
+        registry.register("source_status", help, source_status.clone());
+        let source_probes = Family::<RuntimeLabels, Counter>::default();
+        registry.register("source_probes", "Health probes of each source", source_probes.clone());
+        let source_probe_latency = Family::<RuntimeLabels, Gauge<f64, AtomicU64>>::default();
+        let help = "How long each source's last health probe took";
+        registry.register("source_probe_duration_seconds", help, source_probe_latency.clone());
         Metrics {
             registry: Mutex::new(registry),
             http_requests,
@@ -82,6 +110,9 @@ impl Metrics {
             source_calls,
             source_latency,
             config_reloads,
+            source_status,
+            source_probes,
+            source_probe_latency,
         }
     }
 
@@ -108,6 +139,29 @@ impl Metrics {
     pub fn record_reload(&self, applied: bool) {
         let outcome = if applied { "applied" } else { "refused" };
         self.config_reloads.get_or_create(&ReloadLabels { outcome }).inc();
+    }
+
+    /// Records a source's health state and, after a probe, its latency.
+    pub fn record_health(&self, runtime_id: &str, state: HealthState, probe: Option<Duration>) {
+        for each in HealthState::ALL {
+            let labels = HealthLabels { runtime_id: runtime_id.to_owned(), status: each.as_str() };
+            self.source_status.get_or_create(&labels).set(i64::from(each == state));
+        }
+        if let Some(latency) = probe {
+            let labels = RuntimeLabels { runtime_id: runtime_id.to_owned() };
+            self.source_probes.get_or_create(&labels).inc();
+            self.source_probe_latency.get_or_create(&labels).set(latency.as_secs_f64());
+        }
+    }
+
+    /// Drops the health series of a source that left the registry.
+    pub fn forget_health(&self, runtime_id: &str) {
+        for each in HealthState::ALL {
+            self.source_status.remove(&HealthLabels { runtime_id: runtime_id.to_owned(), status: each.as_str() });
+        }
+        let labels = RuntimeLabels { runtime_id: runtime_id.to_owned() };
+        self.source_probes.remove(&labels);
+        self.source_probe_latency.remove(&labels);
     }
 
     /// The metrics in the Prometheus text format.

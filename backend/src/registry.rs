@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use runtime_api::{
-    ApiError, CancelAck, CloseReason, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck,
-    SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CloseReason, Command, CommandAck, ErrorCode, FrameStream, IdempotencyKey, ListQuery, ProfileList,
+    RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SubscribeRequest, TranscriptPage, TranscriptQuery,
+    WorkerDetail, WorkerId, WorkerPage,
 };
 use tower::ServiceExt;
 
+use crate::health::Monitor;
 use crate::metrics::Metrics;
 use crate::stack::{self, Sanitizer, SourceHealth, SourceRequest, SourceResponse, SourceStack, StackSettings};
 use closer::Closer;
@@ -36,8 +37,8 @@ pub struct Registered {
 
 /// How calls reach the runtime.
 enum Link {
-    /// Through its stack; `closer` ends its streams when it is removed.
-    Active { stack: SourceStack, closer: Arc<Closer> },
+    /// Through its stack, watched by its monitor; `closer` ends its streams when it is removed.
+    Active { stack: SourceStack, monitor: Arc<Monitor>, closer: Arc<Closer> },
     /// Known from configuration but not reachable through this build or setup; `reason` says why.
     Inactive { reason: String },
 }
@@ -56,7 +57,8 @@ impl RuntimeRegistry {
         RuntimeRegistry { entries: RwLock::new(Vec::new()), settings, metrics }
     }
 
-    /// Adds a source behind its stack; `sanitizer` knows the secrets it must never leak.
+    /// Adds a source behind its stack and starts monitoring its health; `sanitizer` knows the secrets it
+    /// must never leak. Must run inside tokio.
     pub fn register(
         &self,
         source: Arc<dyn RuntimeSource>,
@@ -64,16 +66,21 @@ impl RuntimeRegistry {
     ) -> Result<Arc<Registered>, RegistryError> {
         let descriptor = source.describe();
         let health = SourceHealth::new();
-        let stack = stack::build(
+        let monitor = Monitor::new(descriptor.runtime_id.clone(), self.settings.health, self.metrics.clone());
+        let stacks = stack::build(
             descriptor.runtime_id.clone(),
             source,
             &self.settings,
             Arc::new(sanitizer),
             health.clone(),
+            monitor.clone(),
             self.metrics.clone(),
         );
-        let link = Link::Active { stack, closer: Arc::new(Closer::new()) };
-        self.insert(Registered { descriptor, health, link })
+        let link = Link::Active { stack: stacks.calls, monitor: monitor.clone(), closer: Arc::new(Closer::new()) };
+        let registered = self.insert(Registered { descriptor, health, link })?;
+        // Only once the id is known to be free: a refused duplicate must not probe or export metrics.
+        monitor.start(stacks.probes);
+        Ok(registered)
     }
 
     /// A stack for `source` with this registry's limits, neither registered nor recorded in diagnostics and
@@ -99,7 +106,7 @@ impl RuntimeRegistry {
     fn insert(&self, entry: Registered) -> Result<Arc<Registered>, RegistryError> {
         let mut entries = self.entries.write();
         if entries.iter().any(|e| e.descriptor.runtime_id == entry.descriptor.runtime_id) {
-            return Err(RegistryError::Duplicate(entry.descriptor.runtime_id));
+            return Err(RegistryError::Duplicate(entry.descriptor.runtime_id.clone()));
         }
         let entry = Arc::new(entry);
         entries.push(entry.clone());
@@ -114,6 +121,9 @@ impl RuntimeRegistry {
             entries.remove(index)
         };
         removed.close(CloseReason::SourceRemoved);
+        removed.retire();
+        // Before a runtime with the same id may register again and export its own.
+        self.metrics.forget_health(runtime_id.as_str());
         Some(removed)
     }
 
@@ -164,14 +174,8 @@ operations! {
     list(query: ListQuery) -> WorkerPage = SourceRequest::List(query) => Workers;
     /// One worker.
     get(worker_id: WorkerId) -> WorkerDetail = SourceRequest::Get(worker_id) => Worker;
-    /// Creates a worker.
-    create(request: CreateWorkerRequest) -> WorkerDetail = SourceRequest::Create(request) => Worker;
-    /// Sends input.
-    input(worker_id: WorkerId, request: InputRequest) -> InputAck = SourceRequest::Input(worker_id, request) => Input;
-    /// Stops a worker.
-    stop(worker_id: WorkerId, request: LifecycleRequest) -> StopAck = SourceRequest::Stop(worker_id, request) => Stop;
-    /// Cancels a worker's turn.
-    cancel(worker_id: WorkerId, request: LifecycleRequest) -> CancelAck = SourceRequest::Cancel(worker_id, request) => Cancel;
+    /// Runs a command, under the client's idempotency key if it sent one.
+    command(command: Command, key: Option<IdempotencyKey>) -> CommandAck = SourceRequest::Command(command, key) => Command;
     /// A transcript page.
     transcript(worker_id: WorkerId, query: TranscriptQuery) -> TranscriptPage = SourceRequest::Transcript(worker_id, query) => Transcript;
     /// The runtime's profiles.
@@ -192,6 +196,14 @@ impl Registered {
     /// Outcomes and latency of recent calls.
     pub fn health(&self) -> &SourceHealth {
         &self.health
+    }
+
+    /// The health monitor of a runtime that can be called.
+    pub fn monitor(&self) -> Option<&Arc<Monitor>> {
+        match &self.link {
+            Link::Active { monitor, .. } => Some(monitor),
+            Link::Inactive { .. } => None,
+        }
     }
 
     /// Why the runtime cannot be called, when it cannot.
@@ -227,6 +239,13 @@ impl Registered {
         }
     }
 
+    /// Stops the monitor, whose task would otherwise keep probing a runtime nobody can reach any more.
+    fn retire(&self) {
+        if let Link::Active { monitor, .. } = &self.link {
+            monitor.stop();
+        }
+    }
+
     fn unavailable(&self) -> ApiError {
         let id = self.runtime_id();
         let reason = self.inactive_reason().unwrap_or("it is not active");
@@ -237,6 +256,12 @@ impl Registered {
     fn mismatch(&self, operation: &str) -> ApiError {
         tracing::error!(runtime_id = %self.runtime_id(), operation, "stack answered with the wrong response kind");
         ApiError::internal().with_runtime(self.runtime_id().clone())
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.retire();
     }
 }
 

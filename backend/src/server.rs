@@ -31,6 +31,7 @@ pub struct Backend {
     access_token: Option<Secret>,
     embedded: Option<EmbeddedSource>,
     connections: Arc<Connections>,
+    streams: api_http::StreamCaps,
 }
 
 /// Builds a [`Backend`]; tests use it to add mock sources and leave the embedded runtime out.
@@ -105,6 +106,7 @@ impl Backend {
             registry: self.registry.clone(),
             metrics: self.metrics.clone(),
             connections: self.connections.clone(),
+            streams: self.streams.clone(),
         };
         let guard = Guard::new(bound, &self.config.server, self.access_token.clone());
         let limits = HttpLimits {
@@ -188,6 +190,7 @@ impl BackendBuilder {
                 display_name: config::EMBEDDED_DISPLAY_NAME.to_owned(),
                 profiles_file: config.embedded.profiles_file.clone(),
                 store,
+                idle_timeout: config.embedded.idle_timeout,
             };
             let embedded = EmbeddedSource::start(options).await?;
             registry.register(Arc::new(embedded.clone()), embedded_secrets(&config))?;
@@ -206,7 +209,12 @@ impl BackendBuilder {
         let workspace = Workspace::new(config.workspace.clone(), self.cli);
         let connections =
             Arc::new(Connections::new(workspace, registry.clone(), options, metrics.clone(), &config, applied));
-        Ok(Backend { config, registry, metrics, access_token, embedded, connections })
+        let streams = api_http::StreamCaps::new(
+            config.server.max_event_streams,
+            config.server.max_event_streams_per_client,
+            ["server.max_event_streams", "server.max_event_streams_per_client"],
+        );
+        Ok(Backend { config, registry, metrics, access_token, embedded, connections, streams })
     }
 }
 
@@ -243,6 +251,8 @@ impl Listening {
             // Open WebSockets would keep a graceful shutdown waiting forever: end their streams first.
             registry.close_all(CloseReason::Shutdown);
         };
+        // Peers' addresses let the event stream bound count streams per client.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
         backend.shutdown().await;
         served.map_err(BackendError::Serve)

@@ -6,6 +6,7 @@
 
 mod adapter;
 pub mod bulkhead;
+pub mod circuit;
 pub mod deadline;
 pub mod diagnostics;
 pub mod map_error;
@@ -15,16 +16,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery,
-    WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, RuntimeId, RuntimeSource,
+    RuntimeSummary, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
 
+use crate::health::{HealthSettings, Monitor};
 use crate::metrics::Metrics;
 pub use adapter::SourceService;
 pub use bulkhead::BulkheadLayer;
+pub use circuit::CircuitLayer;
 pub use deadline::{DeadlineLayer, Deadlines};
 pub use diagnostics::{DiagnosticsLayer, SourceHealth};
 pub use map_error::MapErrorLayer;
@@ -39,14 +41,8 @@ pub enum SourceRequest {
     List(ListQuery),
     /// One worker's detail.
     Get(WorkerId),
-    /// Create a worker.
-    Create(CreateWorkerRequest),
-    /// Send input.
-    Input(WorkerId, InputRequest),
-    /// Stop a worker.
-    Stop(WorkerId, LifecycleRequest),
-    /// Cancel a worker's turn.
-    Cancel(WorkerId, LifecycleRequest),
+    /// A command, with the client's idempotency key when it sent one.
+    Command(Command, Option<IdempotencyKey>),
     /// A transcript page.
     Transcript(WorkerId, TranscriptQuery),
     /// Open an event stream.
@@ -61,14 +57,10 @@ pub enum SourceResponse {
     Summary(RuntimeSummary),
     /// For [`SourceRequest::List`].
     Workers(WorkerPage),
-    /// For [`SourceRequest::Get`] and [`SourceRequest::Create`].
+    /// For [`SourceRequest::Get`].
     Worker(WorkerDetail),
-    /// For [`SourceRequest::Input`].
-    Input(InputAck),
-    /// For [`SourceRequest::Stop`].
-    Stop(StopAck),
-    /// For [`SourceRequest::Cancel`].
-    Cancel(CancelAck),
+    /// For [`SourceRequest::Command`].
+    Command(CommandAck),
     /// For [`SourceRequest::Transcript`].
     Transcript(TranscriptPage),
     /// For [`SourceRequest::Subscribe`].
@@ -132,10 +124,10 @@ impl SourceRequest {
             SourceRequest::Summary => Operation::Summary,
             SourceRequest::List(_) => Operation::List,
             SourceRequest::Get(_) => Operation::Get,
-            SourceRequest::Create(_) => Operation::Create,
-            SourceRequest::Input(..) => Operation::Input,
-            SourceRequest::Stop(..) => Operation::Stop,
-            SourceRequest::Cancel(..) => Operation::Cancel,
+            SourceRequest::Command(Command::Create(_), _) => Operation::Create,
+            SourceRequest::Command(Command::Input(..), _) => Operation::Input,
+            SourceRequest::Command(Command::Stop(..), _) => Operation::Stop,
+            SourceRequest::Command(Command::Cancel(..), _) => Operation::Cancel,
             SourceRequest::Transcript(..) => Operation::Transcript,
             SourceRequest::Subscribe(_) => Operation::Subscribe,
             SourceRequest::Profiles => Operation::Profiles,
@@ -156,12 +148,22 @@ pub struct StackSettings {
     pub deadlines: Deadlines,
     /// Most calls in progress at once on one source.
     pub max_in_flight: usize,
+    /// How each source's health is probed.
+    pub health: HealthSettings,
 }
 
 impl Default for StackSettings {
     fn default() -> Self {
-        StackSettings { deadlines: Deadlines::default(), max_in_flight: 64 }
+        StackSettings { deadlines: Deadlines::default(), max_in_flight: 64, health: HealthSettings::default() }
     }
+}
+
+/// A registered source's stacks: the one its calls take, and the one its health monitor probes through.
+pub struct BuiltStack {
+    /// Every call.
+    pub calls: SourceStack,
+    /// The monitor's probes: the same layers without the circuit and the call diagnostics.
+    pub probes: SourceStack,
 }
 
 /// Wraps a registered source in its stack. The outermost layer comes first.
@@ -171,27 +173,42 @@ pub fn build(
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
     health: Arc<SourceHealth>,
+    monitor: Arc<Monitor>,
     metrics: Arc<Metrics>,
-) -> SourceStack {
-    let stack = ServiceBuilder::new()
+) -> BuiltStack {
+    let calls = ServiceBuilder::new()
         // Records what the caller finally gets — sanitized, typed, with total latency — for /api/runtimes
         // and /metrics.
         .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics))
-        .service(guarded(runtime_id, source, settings, sanitizer));
-    BoxCloneSyncService::new(stack)
+        .service(layered(runtime_id.clone(), source.clone(), settings, sanitizer.clone(), Some(monitor)));
+    let probes = guarded(runtime_id, source, settings, sanitizer);
+    BuiltStack { calls: BoxCloneSyncService::new(calls), probes }
 }
 
-/// The stack without its diagnostics: what a call to a source that is not registered (a connection test)
-/// goes through, so it is bounded, typed and scrubbed exactly like every other call.
+/// The stack without its circuit and diagnostics: what a call to a source that is not registered (a
+/// connection test) and a health probe go through, so they are bounded, typed and scrubbed exactly like
+/// every other call.
 pub fn guarded(
     runtime_id: RuntimeId,
     source: Arc<dyn RuntimeSource>,
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
 ) -> SourceStack {
+    layered(runtime_id, source, settings, sanitizer, None)
+}
+
+fn layered(
+    runtime_id: RuntimeId,
+    source: Arc<dyn RuntimeSource>,
+    settings: &StackSettings,
+    sanitizer: Arc<Sanitizer>,
+    monitor: Option<Arc<Monitor>>,
+) -> SourceStack {
     let stack = ServiceBuilder::new()
         // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
         .layer(SanitizeLayer::new(sanitizer))
+        // Fails calls at once while the source is known down, and wakes the monitor when one fails so.
+        .option_layer(monitor.map(CircuitLayer::new))
         // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.
         .layer(MapErrorLayer::new(runtime_id.clone()))
         // Bounds each call, waiting for a bulkhead slot included, so a hung source cannot hold a caller.

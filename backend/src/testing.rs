@@ -2,10 +2,9 @@
 
 use async_trait::async_trait;
 use runtime_api::{
-    ApiError, CancelAck, Capabilities, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest,
-    ListQuery, ProfileList, ProtocolInfo, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot,
-    SnapshotState, SourceDescriptor, SourceKind, StopAck, StreamFrame, SubscribeRequest, TranscriptPage,
-    TranscriptQuery, WorkerCounts, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Capabilities, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, ProtocolInfo,
+    RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState, SourceDescriptor, SourceKind,
+    StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerCounts, WorkerDetail, WorkerId, WorkerPage,
 };
 
 /// A read-only source whose subscriptions send a snapshot and then stay open forever.
@@ -29,6 +28,7 @@ impl PendingStreamSource {
             protocol: ProtocolInfo::current(&[]),
             log_id: "test".into(),
             last_event_seq: 0,
+            heartbeat_ms: None,
         }
     }
 }
@@ -47,17 +47,8 @@ impl RuntimeSource for PendingStreamSource {
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
         Err(ApiError::worker_not_found(worker_id))
     }
-    async fn create(&self, _request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        Err(ApiError::unsupported("create"))
-    }
-    async fn input(&self, _worker_id: &WorkerId, _request: InputRequest) -> Result<InputAck, ApiError> {
-        Err(ApiError::unsupported("input"))
-    }
-    async fn stop(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        Err(ApiError::unsupported("stop"))
-    }
-    async fn cancel(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        Err(ApiError::unsupported("cancel"))
+    async fn command(&self, command: Command, _key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        Err(ApiError::unsupported(command.name()))
     }
     async fn transcript(&self, worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
         Err(ApiError::worker_not_found(worker_id))
@@ -71,6 +62,93 @@ impl RuntimeSource for PendingStreamSource {
         Ok(Box::pin(futures::StreamExt::chain(futures::stream::iter([snapshot]), futures::stream::pending())))
     }
     async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        Ok(ProfileList::default())
+    }
+}
+
+/// A source whose summary (and every other read) behaves as a test switches it, counting the calls that
+/// reach it: for driving the health monitor and the circuit.
+pub(crate) struct SwitchSource {
+    id: RuntimeId,
+    behaviour: parking_lot::Mutex<Behaviour>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+/// What a [`SwitchSource`] does when called.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Behaviour {
+    /// Answers.
+    Healthy,
+    /// Fails with this error at once.
+    Failing(ApiError),
+    /// Never answers.
+    Hung,
+}
+
+impl SwitchSource {
+    pub(crate) fn new(id: &str) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(SwitchSource {
+            id: RuntimeId::parse(id).unwrap(),
+            behaviour: parking_lot::Mutex::new(Behaviour::Healthy),
+            calls: Default::default(),
+        })
+    }
+
+    pub(crate) fn set(&self, behaviour: Behaviour) {
+        *self.behaviour.lock() = behaviour;
+    }
+
+    /// Calls that reached the source so far, probes included.
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn behave(&self) -> Result<(), ApiError> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let behaviour = self.behaviour.lock().clone();
+        match behaviour {
+            Behaviour::Healthy => Ok(()),
+            Behaviour::Failing(error) => Err(error),
+            Behaviour::Hung => std::future::pending().await,
+        }
+    }
+}
+
+#[async_trait]
+impl RuntimeSource for SwitchSource {
+    fn describe(&self) -> SourceDescriptor {
+        SourceDescriptor {
+            runtime_id: self.id.clone(),
+            display_name: self.id.to_string(),
+            kind: SourceKind::RemoteHttp,
+        }
+    }
+    async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
+        self.behave().await?;
+        Ok(PendingStreamSource { id: self.id.clone() }.summary_now())
+    }
+    async fn list(&self, _query: ListQuery) -> Result<WorkerPage, ApiError> {
+        self.behave().await?;
+        Ok(WorkerPage { workers: Vec::new(), limit: 1, next_after: None })
+    }
+    async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
+        self.behave().await?;
+        Err(ApiError::worker_not_found(worker_id))
+    }
+    async fn command(&self, command: Command, _key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        self.behave().await?;
+        Err(ApiError::unsupported(command.name()))
+    }
+    async fn transcript(&self, worker_id: &WorkerId, _query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {
+        self.behave().await?;
+        Err(ApiError::worker_not_found(worker_id))
+    }
+    async fn subscribe(&self, _request: SubscribeRequest) -> Result<FrameStream, ApiError> {
+        self.behave().await?;
+        Ok(Box::pin(futures::stream::pending()))
+    }
+    async fn profiles(&self) -> Result<ProfileList, ApiError> {
+        self.behave().await?;
         Ok(ProfileList::default())
     }
 }

@@ -68,6 +68,8 @@ error_codes! {
     PayloadTooLarge = "payload_too_large", 413, retryable = false;
     /// The config file on disk cannot be parsed, so it is not rewritten.
     ConfigInvalid = "config_invalid", 422, retryable = false;
+    /// Too many event streams are open, for this client or in all; close one or retry later.
+    TooManyStreams = "too_many_streams", 429, retryable = true;
     /// The source cannot perform this operation.
     Unsupported = "unsupported", 501, retryable = false;
     /// The remote runtime refused the backend's credentials.
@@ -130,6 +132,8 @@ pub struct ApiError {
     pub earliest_seq: Option<u64>,
     /// For an error about one field of a request body: that field's name, so a form can show it in place.
     pub field: Option<String>,
+    /// For a retryable error: how many seconds to wait before trying again (also sent as `Retry-After`).
+    pub retry_after_s: Option<std::num::NonZeroU32>,
 }
 
 /// The JSON body of every error response: `{"error": {...}}`.
@@ -167,6 +171,10 @@ struct ErrorObject {
     /// For an error about one field of a request body: that field's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     field: Option<String>,
+    /// For a retryable error: seconds to wait before trying again (the `Retry-After` header says the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
+    retry_after_s: Option<std::num::NonZeroU32>,
 }
 
 impl From<ApiError> for ErrorObject {
@@ -179,6 +187,7 @@ impl From<ApiError> for ErrorObject {
             worker_id: e.worker_id,
             earliest_seq: e.earliest_seq,
             field: e.field,
+            retry_after_s: e.retry_after_s,
         }
     }
 }
@@ -192,6 +201,7 @@ impl From<ErrorObject> for ApiError {
             worker_id: o.worker_id,
             earliest_seq: o.earliest_seq,
             field: o.field,
+            retry_after_s: o.retry_after_s,
         }
     }
 }
@@ -229,7 +239,15 @@ impl utoipa::ToSchema for ApiError {
 impl ApiError {
     /// An error with a code and message and no ids.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), runtime_id: None, worker_id: None, earliest_seq: None, field: None }
+        ApiError {
+            code,
+            message: message.into(),
+            runtime_id: None,
+            worker_id: None,
+            earliest_seq: None,
+            field: None,
+            retry_after_s: None,
+        }
     }
 
     /// Names the runtime this error concerns.
@@ -247,6 +265,14 @@ impl ApiError {
     /// Names the request field this error is about.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    /// Advises waiting `wait` (rounded up to whole seconds, at least one) before trying again.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let seconds = u32::try_from(seconds).unwrap_or(u32::MAX);
+        self.retry_after_s = Some(std::num::NonZeroU32::new(seconds).unwrap_or(std::num::NonZeroU32::MIN));
         self
     }
 
@@ -317,7 +343,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
         }
-        assert_eq!(ErrorCode::ALL.len(), 22);
+        assert_eq!(ErrorCode::ALL.len(), 23);
     }
 
     #[test]
@@ -333,6 +359,7 @@ mod tests {
             (CursorExpired, 410),
             (PayloadTooLarge, 413),
             (ConfigInvalid, 422),
+            (TooManyStreams, 429),
             (Unsupported, 501),
             (RuntimeIncompatible, 502),
             (RuntimeUnavailable, 503),

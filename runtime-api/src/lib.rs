@@ -4,6 +4,7 @@
 //! stack, so the same definitions serve the embedded runtime, the runtime process, the backend and its
 //! remote client without any of them pulling in another's machinery.
 
+pub mod command;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -17,6 +18,7 @@ pub mod transcript;
 pub mod turn;
 pub mod worker;
 
+pub use command::{Command, CommandAck, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 pub use error::{ApiError, ErrorCode, ErrorEnvelope};
 pub use event::{Event, EventBody};
 pub use ids::{IdError, RuntimeId, WorkerId, WorkerRef};

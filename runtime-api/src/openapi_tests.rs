@@ -171,6 +171,7 @@ fn sample_runtime() -> RuntimeSummary {
         protocol: ProtocolInfo::current(&[runtime::feature::EVENTS]),
         log_id: "log-1".into(),
         last_event_seq: 9,
+        heartbeat_ms: Some(15_000),
     }
 }
 
@@ -245,7 +246,8 @@ fn api_error_schema_follows_its_wire_form() {
     assert_eq!(strings(&error["required"]), ["code", "message", "retryable"].into());
     assert_eq!(error["properties"]["retryable"]["type"], "boolean");
     let props: BTreeSet<_> = error["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(props, ["code", "message", "retryable", "runtime_id", "worker_id", "earliest_seq", "field"].into());
+    let wire = ["code", "message", "retryable", "runtime_id", "worker_id", "earliest_seq", "field", "retry_after_s"];
+    assert_eq!(props, wire.into());
     assert_eq!(schema(&doc, "ErrorEnvelope")["properties"]["error"]["$ref"], "#/components/schemas/ApiError");
 }
 

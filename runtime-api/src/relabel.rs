@@ -1,6 +1,7 @@
 //! Renaming the runtime an answer speaks for: a source is addressed by the id it is registered under,
 //! whatever the runtime behind it calls itself.
 
+use crate::command::CommandAck;
 use crate::event::{Event, EventBody};
 use crate::ids::RuntimeId;
 use crate::page::WorkerPage;
@@ -20,6 +21,15 @@ impl Relabel for RuntimeSummary {
         if &self.runtime_id != runtime_id {
             let own = std::mem::replace(&mut self.runtime_id, runtime_id.clone());
             self.own_id.get_or_insert(own);
+        }
+    }
+}
+
+impl Relabel for CommandAck {
+    /// Only a create's ack names a runtime (in the worker it created).
+    fn relabel(&mut self, runtime_id: &RuntimeId) {
+        if let CommandAck::Create(detail) = self {
+            detail.relabel(runtime_id);
         }
     }
 }

@@ -28,6 +28,8 @@ pub mod feature {
     pub const EVENTS_RESUME: &str = "events.resume";
     /// `GET /v1/profiles`: the profiles workers can be created with.
     pub const PROFILES: &str = "profiles";
+    /// Commands take an `Idempotency-Key` header: a repeated key returns the first ack and changes nothing.
+    pub const IDEMPOTENCY: &str = "commands.idempotency";
 }
 
 /// The protocol a runtime speaks.
@@ -191,6 +193,10 @@ pub struct RuntimeSummary {
     pub log_id: String,
     /// The newest event seq published so far (0 when none).
     pub last_event_seq: u64,
+    /// Quiet time, in milliseconds, after which its event streams send a heartbeat; a client that hears
+    /// nothing for longer can take the link for dead. Absent from runtimes that do not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ms: Option<u64>,
 }
 
 /// What kind of source serves a runtime; the only hint of "where" a Browser ever gets.

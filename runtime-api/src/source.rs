@@ -5,6 +5,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_core::Stream;
 
+use crate::command::{Command, CommandAck, IdempotencyKey};
 use crate::error::ApiError;
 use crate::ids::WorkerId;
 use crate::page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
@@ -36,17 +37,30 @@ pub trait RuntimeSource: Send + Sync + 'static {
     /// One worker's detail.
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError>;
 
+    /// Runs a command. With a `key`, a command repeated within the source's retention window returns the
+    /// first ack and changes nothing; a source that cannot keep that promise says so in its protocol
+    /// features (`commands.idempotency`) and ignores the key.
+    async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError>;
+
     /// Creates a worker.
-    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError>;
+    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+        self.command(Command::Create(request), None).await?.into_create()
+    }
 
     /// Sends input; acknowledged once durable.
-    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError>;
+    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
+        self.command(Command::Input(worker_id.clone(), request), None).await?.into_input()
+    }
 
     /// Stops the worker, cancelling a running turn first; idempotent.
-    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError>;
+    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
+        self.command(Command::Stop(worker_id.clone(), request), None).await?.into_stop()
+    }
 
     /// Cancels the running turn, if any; idempotent.
-    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError>;
+    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
+        self.command(Command::Cancel(worker_id.clone(), request), None).await?.into_cancel()
+    }
 
     /// A bounded page of the worker's transcript.
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError>;

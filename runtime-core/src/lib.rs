@@ -7,6 +7,7 @@
 
 mod events;
 pub mod executor;
+mod idempotency;
 mod ids;
 pub mod profile;
 mod runtime;

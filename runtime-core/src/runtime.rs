@@ -1,5 +1,7 @@
 //! The runtime: a cheap handle over shared state, and every operation a source or server calls.
 
+mod commands;
+mod culling;
 pub(crate) mod recover;
 
 use std::collections::BTreeMap;
@@ -9,22 +11,23 @@ use std::time::Duration;
 use parking_lot::RwLock;
 use runtime_api::runtime::feature;
 use runtime_api::{
-    ApiError, CancelAck, Capabilities, CreateWorkerRequest, ErrorCode, EventBody, FrameStream, InputAck, InputRequest,
+    ApiError, CancelAck, Capabilities, Command, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest,
     LifecycleRequest, ListQuery, ProfileList, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary, Snapshot,
     SnapshotState, StopAck, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery, WhenBusy, WorkerDetail,
-    WorkerId, WorkerPage, WorkerState,
+    WorkerId, WorkerPage,
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::events::{EventLog, LogStart, Subscription, Tx, count_states};
+use crate::events::{EventLog, LogStart, Subscription, count_states};
 use crate::executor::ExecutorError;
+use crate::idempotency::Remembered;
 use crate::ids::WorkerIds;
-use crate::profile::{DEFAULT_PROFILE, ProfileSet};
-use crate::store::{Durable, Record, Store, StoreError, WorkerRecord};
+use crate::profile::ProfileSet;
+use crate::store::{Durable, KeyRetention, Store, StoreError};
 use crate::turn;
 use crate::view;
+use crate::worker::Worker;
 use crate::worker::machine::{TurnPolicy, TurnStart};
-use crate::worker::{Worker, WorkerInner};
 
 /// Features every runtime built from this library implements.
 const FEATURES: &[&str] = &[
@@ -36,6 +39,7 @@ const FEATURES: &[&str] = &[
     feature::TRANSCRIPT,
     feature::EVENTS,
     feature::EVENTS_RESUME,
+    feature::IDEMPOTENCY,
 ];
 
 /// How a runtime is set up.
@@ -53,6 +57,10 @@ pub struct RuntimeConfig {
     pub heartbeat_interval: Duration,
     /// Most inputs queued behind a running turn.
     pub queue_capacity: usize,
+    /// How long and how many idempotency keys are remembered.
+    pub keys: KeyRetention,
+    /// When set, a worker idle this long is stopped with reason `idle_timeout` (Jupyter's culling).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl RuntimeConfig {
@@ -65,6 +73,8 @@ impl RuntimeConfig {
             live_buffer: 4_096,
             heartbeat_interval: Duration::from_secs(15),
             queue_capacity: 16,
+            keys: KeyRetention::default(),
+            idle_timeout: None,
         }
     }
 }
@@ -91,6 +101,8 @@ pub(crate) struct Core {
     workers: RwLock<BTreeMap<WorkerId, Arc<Worker>>>,
     ids: WorkerIds,
     policy: TurnPolicy,
+    /// Commands remembered by idempotency key.
+    remembered: Remembered,
     /// Cancelled at shutdown; every turn's token is a child of it.
     shutdown: CancellationToken,
 }
@@ -122,7 +134,9 @@ impl Runtime {
             }
             workers.insert(worker.id.clone(), worker);
         }
-        let core = Arc::new(Core { config, profiles, log, workers: RwLock::new(workers), ids, policy, shutdown });
+        let remembered = Remembered::new(config.keys, snapshot.commands);
+        let workers = RwLock::new(workers);
+        let core = Arc::new(Core { config, profiles, log, workers, ids, policy, remembered, shutdown });
         let mut last = Durable::done();
         for (worker, unfinished, failure) in repairs {
             let mut inner = worker.inner.lock();
@@ -135,6 +149,9 @@ impl Runtime {
         }
         // Tickets resolve in order, so the last one covers every repair.
         last.wait().await?;
+        if let Some(idle) = core.config.idle_timeout {
+            culling::spawn(Arc::downgrade(&core), idle);
+        }
         Ok(Runtime { core })
     }
 
@@ -194,74 +211,22 @@ impl Runtime {
 
     /// Creates a worker with the requested (or the default) profile; returns once it is durable.
     pub async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        let core = &self.core;
-        request.validate().map_err(|e| core.scoped(e))?;
-        core.check_open()?;
-        let profile_name = request.profile.unwrap_or_else(|| DEFAULT_PROFILE.to_owned());
-        let profile = core.profiles.get(&profile_name).ok_or_else(|| {
-            core.scoped(ApiError::new(ErrorCode::ProfileNotFound, format!("profile {profile_name} is not configured")))
-        })?;
-        let (detail, durable) = {
-            let mut workers = core.workers.write();
-            // Allocated under the map lock, so ids enter the map in order and a page cursor never skips one.
-            let worker_id = core.ids.next();
-            let mut tx = core.log.begin(&worker_id, None).map_err(|e| core.scoped(e))?;
-            let record = WorkerRecord {
-                worker_id: worker_id.clone(),
-                title: request.title,
-                profile: profile.name().to_owned(),
-                executor: profile.executor_name().to_owned(),
-                model: profile.model().map(str::to_owned),
-                metadata: request.metadata.unwrap_or_default(),
-                created_at: tx.at(),
-                end: None,
-            };
-            tx.record(Record::Worker(record.clone()));
-            let mut inner = WorkerInner {
-                record,
-                profile: Some(profile),
-                state: WorkerState::Idle,
-                updated_at: tx.at(),
-                transcript: Vec::new(),
-                next_turn: 1,
-                current: None,
-                queue: Default::default(),
-                usage: Default::default(),
-                last_change: Durable::done(),
-            };
-            inner.set_state(&mut tx, WorkerState::Idle);
-            tx.event(EventBody::WorkerCreated { worker: inner.summary(&core.config.runtime_id) });
-            let detail = inner.detail(&core.config.runtime_id);
-            let durable = inner.commit(tx);
-            workers.insert(worker_id, Worker::new(inner));
-            (detail, durable)
-        };
-        core.durable(durable).await?;
-        Ok(detail)
+        self.command(Command::Create(request), None).await?.into_create()
     }
 
     /// Sends input (SPEC §3); acknowledged once the input is durable.
     pub async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
-        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        let core = self.core.clone();
-        self.core
-            .change(worker_id, |inner, tx| {
-                let accepted = inner.accept_input(tx, request, &core.policy)?;
-                Ok((accepted.ack, accepted.start))
-            })
-            .await
+        self.command(Command::Input(worker_id.clone(), request), None).await?.into_input()
     }
 
     /// Cancels the running turn (and drops queued inputs); accepted with nothing to do when idle.
     pub async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        self.core.change(worker_id, |inner, tx| Ok((inner.cancel(tx, request.reason)?, None))).await
+        self.command(Command::Cancel(worker_id.clone(), request), None).await?.into_cancel()
     }
 
     /// Stops the worker, cancelling a running turn first; repeating it is harmless.
     pub async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        request.validate().map_err(|e| self.core.scoped(e.with_worker(worker_id.clone())))?;
-        self.core.change(worker_id, |inner, tx| Ok((inner.stop(tx, request.reason)?, None))).await
+        self.command(Command::Stop(worker_id.clone(), request), None).await?.into_stop()
     }
 
     /// Opens an event subscription: a snapshot, then (with `after`) every retained durable event after the
@@ -351,36 +316,13 @@ impl Core {
             protocol: ProtocolInfo::current(FEATURES),
             log_id: self.log.log_id().to_owned(),
             last_event_seq: self.log.feed().last_published(),
+            heartbeat_ms: Some(u64::try_from(self.config.heartbeat_interval.as_millis()).unwrap_or(u64::MAX)),
         };
         (summary, seq, durable)
     }
 
     fn worker(&self, worker_id: &WorkerId) -> Result<Arc<Worker>, ApiError> {
         self.workers.read().get(worker_id).cloned().ok_or_else(|| self.scoped(ApiError::worker_not_found(worker_id)))
-    }
-
-    /// Applies one transition to a worker, spawns the turn it started, and waits until it is durable.
-    ///
-    /// Everything happens before the first await, so a caller that gives up waiting cannot leave the worker
-    /// half-changed.
-    async fn change<T>(
-        self: &Arc<Self>,
-        worker_id: &WorkerId,
-        transition: impl FnOnce(&mut WorkerInner, &mut Tx<'_>) -> Result<(T, Option<TurnStart>), ApiError>,
-    ) -> Result<T, ApiError> {
-        self.check_open()?;
-        let worker = self.worker(worker_id)?;
-        let (value, start, durable) = {
-            let mut inner = worker.inner.lock();
-            let mut tx = self.log.begin(&worker.id, Some(inner.state)).map_err(|e| self.scoped(e))?;
-            let (value, start) = transition(&mut inner, &mut tx).map_err(|e| self.scoped(e))?;
-            (value, start, inner.commit(tx))
-        };
-        if let Some(start) = start {
-            self.spawn_turn(worker, start, durable.clone());
-        }
-        self.durable(durable).await?;
-        Ok(value)
     }
 
     /// Records a finished turn and starts the next queued one.

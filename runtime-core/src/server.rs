@@ -5,6 +5,8 @@
 mod auth;
 mod routes;
 
+use api_http::StreamCaps;
+use axum::Extension;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -20,8 +22,19 @@ use crate::Runtime;
 /// Largest request body: an input's content may be 64 KiB, and JSON escaping can double it.
 pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
 
-/// The runtime's router: every `/v1` route behind bearer auth (when a token is set), and `/healthz` open.
+/// Most event streams open at once by default.
+pub const DEFAULT_MAX_EVENT_STREAMS: usize = 4_096;
+
+/// The runtime's router with default limits.
 pub fn router(runtime: Runtime, token: Option<BearerToken>) -> Router {
+    router_with(runtime, token, DEFAULT_MAX_EVENT_STREAMS)
+}
+
+/// The runtime's router: every `/v1` route behind bearer auth (when a token is set), and `/healthz` open;
+/// at most `max_event_streams` event streams at once. The runtime serves one backend, so the bound is on
+/// the total only.
+pub fn router_with(runtime: Runtime, token: Option<BearerToken>, max_event_streams: usize) -> Router {
+    let caps = StreamCaps::new(max_event_streams, max_event_streams, ["--max-event-streams"; 2]);
     let v1 = Router::new()
         .route("/v1/runtime", get(routes::summary))
         .route("/v1/workers", get(routes::list).post(routes::create))
@@ -35,7 +48,8 @@ pub fn router(runtime: Runtime, token: Option<BearerToken>) -> Router {
         .fallback(api_http::unknown_route)
         .method_not_allowed_fallback(api_http::unknown_method)
         // Every /v1 request, unknown paths included, needs the token.
-        .layer(BearerAuthLayer::new(token));
+        .layer(BearerAuthLayer::new(token))
+        .layer(Extension(caps));
     Router::new()
         // Liveness tells nothing about workers, so probes need no credentials.
         .route("/healthz", get(routes::healthz))

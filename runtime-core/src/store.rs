@@ -15,11 +15,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
-use runtime_api::{Event, TranscriptEntry, WorkerId};
+use runtime_api::{CommandAck, Event, IdempotencyKey, Timestamp, TranscriptEntry, WorkerId};
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemoryStore;
-pub use snapshot::{SnapshotBuilder, StoreSnapshot, StoredWorker, WorkerEnd, WorkerRecord};
+pub use snapshot::{Commands, SnapshotBuilder, StoreSnapshot, StoredWorker, WorkerEnd, WorkerRecord};
 
 /// One durable change, in the order the runtime made it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +42,47 @@ pub enum Record {
         /// The highest reserved seq.
         through: u64,
     },
+    /// A command sent with an idempotency key, and its ack; written in the same batch as the command's
+    /// own records, so after a crash both are there or neither is.
+    Command(Arc<CommandRecord>),
+}
+
+/// A remembered command: what a repeat of its key gets back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    /// The client's key.
+    pub key: IdempotencyKey,
+    /// What the command asked for (see `Command::fingerprint`), so a different request under the same key
+    /// is refused rather than answered with this ack.
+    pub fingerprint: String,
+    /// When it ran; the key is forgotten once this leaves the retention window.
+    pub at: Timestamp,
+    /// The answer it got.
+    pub ack: CommandAck,
+}
+
+/// How long and how many idempotency keys a runtime and its store remember.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyRetention {
+    /// A key older than this is forgotten, and a repeat of it runs again.
+    pub window: std::time::Duration,
+    /// Beyond this many keys the oldest are forgotten first, which bounds memory and disk.
+    pub capacity: usize,
+}
+
+impl KeyRetention {
+    /// The oldest moment a key remembered now may come from.
+    pub fn oldest(&self, now: Timestamp) -> Timestamp {
+        let window = jiff::SignedDuration::try_from(self.window).unwrap_or(jiff::SignedDuration::MAX);
+        now.checked_sub(window).unwrap_or(Timestamp::MIN)
+    }
+}
+
+/// A day, like the usual HTTP API idempotency windows, and at most 10,000 keys.
+impl Default for KeyRetention {
+    fn default() -> Self {
+        KeyRetention { window: std::time::Duration::from_secs(24 * 60 * 60), capacity: 10_000 }
+    }
 }
 
 /// Why a store could not do what was asked.

@@ -58,6 +58,7 @@ impl StoredView {
             protocol: ProtocolInfo::current(FEATURES),
             log_id: self.log_id.clone(),
             last_event_seq: self.last_event_seq,
+            heartbeat_ms: None,
         }
     }
 

@@ -46,6 +46,8 @@ pub(crate) struct WorkerInner {
     /// The ticket of this worker's newest change: reads wait for it, so nobody is shown a change that a
     /// crash could take back.
     pub(crate) last_change: Durable,
+    /// When the worker last changed, on tokio's clock: idle culling measures from here.
+    pub(crate) last_activity: tokio::time::Instant,
 }
 
 /// The turn a busy worker is running.
@@ -188,6 +190,7 @@ impl WorkerInner {
 
     /// Commits a transaction of this worker and remembers its ticket.
     pub(crate) fn commit(&mut self, tx: Tx<'_>) -> Durable {
+        self.last_activity = tokio::time::Instant::now();
         let durable = tx.commit();
         if durable.peek().is_none() {
             self.last_change = durable.clone();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use runtime_api::RuntimeId;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    ProfileList, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck, SubscribeRequest,
-    TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, RuntimeSource, RuntimeSummary,
+    SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId,
+    WorkerPage,
 };
 use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
@@ -39,6 +39,8 @@ pub struct EmbeddedOptions {
     pub profiles_file: Option<PathBuf>,
     /// Where it keeps its workers.
     pub store: EmbeddedStore,
+    /// When set, an idle worker is stopped after this long (reason `idle_timeout`).
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 /// Why an embedded runtime could not start.
@@ -67,11 +69,13 @@ impl EmbeddedSource {
             Some(path) => ProfileSet::load(path)?,
             None => ProfileSet::builtin(),
         };
-        let config = RuntimeConfig::new(options.runtime_id, options.display_name);
+        let mut config = RuntimeConfig::new(options.runtime_id, options.display_name);
+        config.idle_timeout = options.idle_timeout;
         let store: Arc<dyn Store> = match options.store {
             EmbeddedStore::Memory => Arc::new(MemoryStore::new()),
             EmbeddedStore::Fs(dir) => {
-                let fs_options = FsOptions { event_retention: config.event_retention, ..FsOptions::default() };
+                let fs_options =
+                    FsOptions { event_retention: config.event_retention, keys: config.keys, ..FsOptions::default() };
                 Arc::new(FsStore::open(&dir, fs_options).map_err(EmbeddedStartError::Store)?)
             }
         };
@@ -112,20 +116,8 @@ impl RuntimeSource for EmbeddedSource {
         self.runtime.get(worker_id).await
     }
 
-    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        self.runtime.create(request).await
-    }
-
-    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
-        self.runtime.input(worker_id, request).await
-    }
-
-    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        self.runtime.stop(worker_id, request).await
-    }
-
-    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        self.runtime.cancel(worker_id, request).await
+    async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        self.runtime.command(command, key).await
     }
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {

@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use parking_lot::Mutex;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, ErrorCode, FrameStream, InputAck, InputRequest, LifecycleRequest,
-    ListQuery, ProfileInfo, ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind,
-    StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, ErrorCode, FrameStream, IdempotencyKey, ListQuery, ProfileInfo, ProfileList,
+    RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage,
+    TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 use runtime_core::StoredView;
 use runtime_core::store::fs::read_snapshot;
@@ -111,20 +111,8 @@ impl RuntimeSource for LocalCompatSource {
         self.view().await?.get(worker_id)
     }
 
-    async fn create(&self, _request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        Err(self.unsupported("create"))
-    }
-
-    async fn input(&self, _worker_id: &WorkerId, _request: InputRequest) -> Result<InputAck, ApiError> {
-        Err(self.unsupported("input"))
-    }
-
-    async fn stop(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        Err(self.unsupported("stop"))
-    }
-
-    async fn cancel(&self, _worker_id: &WorkerId, _request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        Err(self.unsupported("cancel"))
+    async fn command(&self, command: Command, _key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        Err(self.unsupported(command.name()))
     }
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, FrameStream, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    ProfileList, Relabel, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, StopAck,
-    SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, Relabel, RuntimeId,
+    RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage, TranscriptQuery,
+    WorkerDetail, WorkerId, WorkerPage,
 };
 use url::Url;
 
@@ -48,31 +48,47 @@ pub struct RemoteOptions {
 pub struct RemoteTimeouts {
     /// Opening a TCP connection.
     pub connect: Duration,
-    /// A read (and opening an event stream).
+    /// One attempt of a call that may be tried again: past this the connection is taken for dead and the
+    /// call is retried on a fresh one.
+    pub attempt: Duration,
+    /// A read (and opening an event stream), all attempts together.
     pub read: Duration,
-    /// A command, which the runtime answers once durable.
+    /// A command, which the runtime answers once durable, all attempts together.
     pub command: Duration,
     /// Longest pause between attempts to resume an event stream.
     pub reconnect_max: Duration,
+    /// How long an event stream keeps trying to resume before it ends with `source_failed`.
+    pub reconnect_window: Duration,
 }
 
 impl RemoteTimeouts {
     /// Limits that end before a caller's `read` and `command` deadlines (at four fifths of each), so a remote
     /// that does not answer is reported by this client, which knows how the call failed, rather than by the
-    /// caller's deadline; connecting gets at most 3 s of the read limit.
+    /// caller's deadline. An attempt gets a quarter of the read limit (at least 250 ms, at most 5 s): the
+    /// runtime answers reads and commands in milliseconds, so one that takes longer is most likely on a
+    /// connection that died.
     pub fn inside(read: Duration, command: Duration) -> Self {
         let read = read.mul_f64(0.8);
+        let attempt = (read / 4).clamp(Duration::from_millis(250), Duration::from_secs(5));
         RemoteTimeouts {
-            connect: (read / 2).min(Duration::from_secs(3)),
+            connect: attempt,
+            attempt,
             read,
             command: command.mul_f64(0.8),
             reconnect_max: Duration::from_secs(5),
+            reconnect_window: Duration::from_secs(60),
         }
     }
 
     /// The same limits with another longest pause between stream resumption attempts.
     pub fn with_reconnect_max(mut self, pause: Duration) -> Self {
         self.reconnect_max = pause;
+        self
+    }
+
+    /// The same limits with another time an event stream keeps trying to resume.
+    pub fn with_reconnect_window(mut self, window: Duration) -> Self {
+        self.reconnect_window = window;
         self
     }
 }
@@ -153,20 +169,23 @@ impl RuntimeSource for RemoteHttpSource {
         self.relabelled(self.client.get(&worker_path(worker_id, ""), &NO_QUERY).await)
     }
 
-    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        self.relabelled(self.client.post("/v1/workers", &request).await)
-    }
-
-    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
-        self.client.post(&worker_path(worker_id, "/input"), &request).await
-    }
-
-    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        self.client.post(&worker_path(worker_id, "/stop"), &request).await
-    }
-
-    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        self.client.post(&worker_path(worker_id, "/cancel"), &request).await
+    async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        // Every command carries a key, so one the backend sends again after a lost connection lands once.
+        let key = key.unwrap_or_else(|| IdempotencyKey::parse(ulid::Ulid::new().to_string()).expect("a ULID is a key"));
+        let client = &self.client;
+        let ack = match command {
+            Command::Create(request) => CommandAck::Create(client.post("/v1/workers", &request, &key).await?),
+            Command::Input(id, request) => {
+                CommandAck::Input(client.post(&worker_path(&id, "/input"), &request, &key).await?)
+            }
+            Command::Stop(id, request) => {
+                CommandAck::Stop(client.post(&worker_path(&id, "/stop"), &request, &key).await?)
+            }
+            Command::Cancel(id, request) => {
+                CommandAck::Cancel(client.post(&worker_path(&id, "/cancel"), &request, &key).await?)
+            }
+        };
+        self.relabelled(Ok(ack))
     }
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {

@@ -6,9 +6,9 @@ use backend::api::views::RuntimeView;
 use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, ErrorCode, ErrorEnvelope, FrameStream, InputAck, InputRequest,
-    LifecycleRequest, ListQuery, ProfileList, RuntimeSource, RuntimeSummary, SourceDescriptor, StopAck, StreamFrame,
-    SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, ErrorCode, ErrorEnvelope, FrameStream, IdempotencyKey, ListQuery, ProfileList,
+    RuntimeSource, RuntimeSummary, SourceDescriptor, StreamFrame, SubscribeRequest, TranscriptPage, TranscriptQuery,
+    WorkerDetail, WorkerId, WorkerPage,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +47,21 @@ impl BrowserClient {
         let mut request = self.http.request(method, self.url(path)).query(query);
         if let Some(body) = body {
             request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| transport(&e.to_string()))?;
+        decode(response.status(), &response.bytes().await.map_err(|e| transport(&e.to_string()))?)
+    }
+
+    /// A command, under `key` when there is one, as a Browser sends it.
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &(impl Serialize + Sync),
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T, ApiError> {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(key) = key {
+            request = request.header(runtime_api::IDEMPOTENCY_KEY_HEADER, key.as_str());
         }
         let response = request.send().await.map_err(|e| transport(&e.to_string()))?;
         decode(response.status(), &response.bytes().await.map_err(|e| transport(&e.to_string()))?)
@@ -90,6 +105,7 @@ impl RuntimeSource for BrowserClient {
             protocol: view.protocol.ok_or_else(missing)?,
             log_id: view.log_id.ok_or_else(missing)?,
             last_event_seq: view.last_event_seq.ok_or_else(missing)?,
+            heartbeat_ms: None,
         })
     }
 
@@ -101,20 +117,20 @@ impl RuntimeSource for BrowserClient {
         self.call(Method::GET, &format!("/workers/{worker_id}"), &NO_QUERY, NO_BODY).await
     }
 
-    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
-        self.call(Method::POST, "/workers", &NO_QUERY, Some(&request)).await
-    }
-
-    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
-        self.call(Method::POST, &format!("/workers/{worker_id}/input"), &NO_QUERY, Some(&request)).await
-    }
-
-    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        self.call(Method::POST, &format!("/workers/{worker_id}/stop"), &NO_QUERY, Some(&request)).await
-    }
-
-    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        self.call(Method::POST, &format!("/workers/{worker_id}/cancel"), &NO_QUERY, Some(&request)).await
+    async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+        let key = key.as_ref();
+        Ok(match command {
+            Command::Create(request) => CommandAck::Create(self.post("/workers", &request, key).await?),
+            Command::Input(id, request) => {
+                CommandAck::Input(self.post(&format!("/workers/{id}/input"), &request, key).await?)
+            }
+            Command::Stop(id, request) => {
+                CommandAck::Stop(self.post(&format!("/workers/{id}/stop"), &request, key).await?)
+            }
+            Command::Cancel(id, request) => {
+                CommandAck::Cancel(self.post(&format!("/workers/{id}/cancel"), &request, key).await?)
+            }
+        })
     }
 
     async fn transcript(&self, worker_id: &WorkerId, query: TranscriptQuery) -> Result<TranscriptPage, ApiError> {

@@ -35,6 +35,19 @@ pub async fn wait_until(
     }
 }
 
+/// Calls `check` until it returns `Some`, failing the test (naming `what`) after [`WAIT`]: for what the
+/// backend does in its own time, such as a health probe noticing a runtime came back.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut check: impl FnMut() -> F) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} did not happen within {WAIT:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A backend serving on a real loopback socket for the length of a test.
 pub struct ServedBackend {
     /// `http://127.0.0.1:PORT`.

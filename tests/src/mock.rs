@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 use runtime_api::{
-    ApiError, CancelAck, CancelOutcome, Capabilities, CloseReason, CreateWorkerRequest, Event, EventBody,
-    FailureReason, FrameStream, InputAck, InputDisposition, InputRequest, LifecycleRequest, ListQuery, ProfileInfo,
-    ProfileList, ProtocolInfo, Role, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
+    ApiError, CancelAck, CancelOutcome, Capabilities, CloseReason, Command, CommandAck, Event, EventBody,
+    FailureReason, FrameStream, IdempotencyKey, InputAck, InputDisposition, ListQuery, ProfileInfo, ProfileList,
+    ProtocolInfo, Role, RuntimeId, RuntimeSource, RuntimeStatus, RuntimeSummary, Snapshot, SnapshotState,
     SourceDescriptor, SourceKind, StopAck, StopOutcome, StreamFrame, SubscribeRequest, Timestamp, TranscriptEntry,
     TranscriptPage, TranscriptQuery, WorkerCounts, WorkerDetail, WorkerId, WorkerPage, WorkerState, WorkerSummary,
 };
@@ -119,6 +119,7 @@ impl MockSource {
             protocol: ProtocolInfo::current(&[]),
             log_id: "mock".into(),
             last_event_seq: 1,
+            heartbeat_ms: None,
         }
     }
 }
@@ -150,48 +151,35 @@ impl RuntimeSource for MockSource {
         Ok(self.detail_with(self.answer().await?))
     }
 
-    async fn create(&self, request: CreateWorkerRequest) -> Result<WorkerDetail, ApiError> {
+    async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
         if let Some(inner) = self.inner() {
-            return inner.create(request).await;
+            return inner.command(command, key).await;
         }
-        Ok(self.detail_with(self.answer().await?))
-    }
-
-    async fn input(&self, worker_id: &WorkerId, request: InputRequest) -> Result<InputAck, ApiError> {
-        if let Some(inner) = self.inner() {
-            return inner.input(worker_id, request).await;
-        }
-        self.answer().await?;
-        Ok(InputAck {
-            worker_id: Self::worker_id(),
-            turn_id: 1,
-            disposition: InputDisposition::Started,
-            queue_position: None,
-            transcript_seq: 1,
-            event_seq: 1,
-        })
-    }
-
-    async fn stop(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<StopAck, ApiError> {
-        if let Some(inner) = self.inner() {
-            return inner.stop(worker_id, request).await;
-        }
-        self.answer().await?;
-        let outcome = StopOutcome::Stopped;
-        Ok(StopAck { worker_id: Self::worker_id(), outcome, cancelled_turn: None, state: WorkerState::Stopped })
-    }
-
-    async fn cancel(&self, worker_id: &WorkerId, request: LifecycleRequest) -> Result<CancelAck, ApiError> {
-        if let Some(inner) = self.inner() {
-            return inner.cancel(worker_id, request).await;
-        }
-        self.answer().await?;
-        Ok(CancelAck {
-            worker_id: Self::worker_id(),
-            outcome: CancelOutcome::NothingToCancel,
-            turn_id: None,
-            dropped_queued: 0,
-            state: WorkerState::Idle,
+        let planted = self.answer().await?;
+        let worker_id = Self::worker_id();
+        Ok(match command {
+            Command::Create(_) => CommandAck::Create(Box::new(self.detail_with(planted))),
+            Command::Input(..) => CommandAck::Input(InputAck {
+                worker_id,
+                turn_id: 1,
+                disposition: InputDisposition::Started,
+                queue_position: None,
+                transcript_seq: 1,
+                event_seq: 1,
+            }),
+            Command::Stop(..) => CommandAck::Stop(StopAck {
+                worker_id,
+                outcome: StopOutcome::Stopped,
+                cancelled_turn: None,
+                state: WorkerState::Stopped,
+            }),
+            Command::Cancel(..) => CommandAck::Cancel(CancelAck {
+                worker_id,
+                outcome: CancelOutcome::NothingToCancel,
+                turn_id: None,
+                dropped_queued: 0,
+                state: WorkerState::Idle,
+            }),
         })
     }
 

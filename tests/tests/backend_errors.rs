@@ -1,8 +1,10 @@
-//! Every error a source can answer reaches the Browser with its SPEC §5 status and the one JSON shape.
+//! Every error a source can answer reaches the Browser with its SPEC §5 status and the one JSON shape, and a
+//! source that answers as if it were down is failed fast once its health monitor has noticed.
 
 use std::sync::Arc;
 
 use backend::api::views::{AllWorkersPage, RuntimeView};
+use backend::health::HealthState;
 use reqwest::{Method, StatusCode};
 use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, RuntimeStatus};
 use tests::harness::serve_backend;
@@ -34,8 +36,21 @@ async fn every_error_code_reaches_the_browser_with_its_status_and_shape() {
     })
     .await;
     let http = reqwest::Client::new();
+    // Waits for every runtime's first health probe, so each circuit is as its probe left it.
+    http.get(format!("{}/api/runtimes", served.base)).send().await.unwrap();
     for &code in ErrorCode::ALL {
         let runtime = mock_id(code);
+        // A source whose every answer says it is down (as its probe found) is not called again until a
+        // probe answers: its calls fail at once, naming what the probe met and when to come back.
+        let known_down =
+            matches!(code, ErrorCode::RuntimeUnavailable | ErrorCode::RuntimeTimeout | ErrorCode::RuntimeProtocolError);
+        let (code_seen, message) = if known_down {
+            (ErrorCode::RuntimeUnavailable, "is unavailable (the backend checks it again within".to_owned())
+        } else if code == ErrorCode::Internal {
+            (code, "internal error".to_owned())
+        } else {
+            (code, format!("mock answers {code}"))
+        };
         for (method, path, body) in ROUTES {
             let url = format!("{}/api/runtimes/{runtime}{path}", served.base);
             let mut request = http.request(Method::from_bytes(method.as_bytes()).unwrap(), url);
@@ -44,24 +59,28 @@ async fn every_error_code_reaches_the_browser_with_its_status_and_shape() {
             }
             let response = request.send().await.unwrap();
             let context = format!("{code} on {method} {path}");
-            assert_eq!(response.status().as_u16(), code.http_status(), "{context}");
+            assert_eq!(response.status().as_u16(), code_seen.http_status(), "{context}");
+            assert_eq!(response.headers().contains_key("retry-after"), known_down, "{context}");
             let raw: serde_json::Value = response.json().await.unwrap();
-            assert_eq!(raw["error"]["retryable"], code.retryable(), "{context}");
+            assert_eq!(raw["error"]["retryable"], code_seen.retryable(), "{context}");
             let envelope: ErrorEnvelope = serde_json::from_value(raw).unwrap();
             let error = envelope.error;
-            assert_eq!(error.code, code, "{context}");
+            assert_eq!(error.code, code_seen, "{context}");
             assert_eq!(error.runtime_id.as_ref().map(|r| r.as_str()), Some(runtime.as_str()), "{context}");
-            let expected =
-                if code == ErrorCode::Internal { "internal error".to_owned() } else { format!("mock answers {code}") };
-            assert_eq!(error.message, expected, "{context}");
+            if known_down {
+                assert!(error.message.contains(&message), "{context}: {}", error.message);
+                assert!(error.message.ends_with(&format!("mock answers {code}")), "{context}: {}", error.message);
+            } else {
+                assert_eq!(error.message, message, "{context}");
+            }
         }
         // Opening an event stream fails before the upgrade, with the same status.
         let url = format!("{}/api/runtimes/{runtime}/events", served.base.replacen("http", "ws", 1));
         match tokio_tungstenite::connect_async(url).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status().as_u16(), code.http_status(), "{code} on events");
+                assert_eq!(response.status().as_u16(), code_seen.http_status(), "{code} on events");
                 let envelope: ErrorEnvelope = serde_json::from_slice(response.body().as_deref().unwrap()).unwrap();
-                assert_eq!(envelope.error.code, code);
+                assert_eq!(envelope.error.code, code_seen);
             }
             other => panic!("{code}: expected an HTTP error, got {:?}", other.map(|_| ())),
         }
@@ -84,9 +103,12 @@ async fn a_failing_runtime_is_listed_with_a_diagnostic_and_does_not_fail_the_oth
     assert_eq!(ids, ["backend-internal", "down", "up"]);
     let down = &views[1];
     assert_eq!(down.status, RuntimeStatus::Unavailable);
-    let last = down.diagnostics.calls.last_error.as_ref().expect("the failure is in the diagnostics");
+    let health = down.health.as_ref().expect("a callable runtime has a health record");
+    assert_eq!(health.status, HealthState::Unavailable);
+    let last = health.last_error.as_ref().expect("the probe's failure is shown");
     assert_eq!((last.code, last.message.as_str()), (ErrorCode::RuntimeUnavailable, "connection refused"));
     assert_eq!(views[2].status, RuntimeStatus::Ready);
+    assert_eq!(views[2].health.as_ref().map(|h| h.status), Some(HealthState::Ready));
 
     let response = http.get(format!("{}/api/workers", served.base)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -95,6 +117,7 @@ async fn a_failing_runtime_is_listed_with_a_diagnostic_and_does_not_fail_the_oth
     assert_eq!(all.diagnostics.len(), 1);
     assert_eq!(all.diagnostics[0].runtime_id.as_str(), "down");
     assert_eq!(all.diagnostics[0].error.code, ErrorCode::RuntimeUnavailable);
+    assert!(all.diagnostics[0].error.message.ends_with("connection refused"), "{:?}", all.diagnostics[0]);
 }
 
 #[tokio::test]
@@ -160,10 +183,27 @@ async fn a_hung_runtime_is_reported_in_views_of_every_runtime_without_holding_th
     assert_eq!(views[0].status, RuntimeStatus::Ready, "the embedded runtime answers");
     assert_eq!(views[1].status, RuntimeStatus::Unavailable);
     assert!(views[1].diagnostics.notes.iter().any(|n| n.contains("did not answer")), "{:?}", views[1].diagnostics);
+
+    // Once its probe has timed out, the runtime is known down: views no longer wait for it at all.
+    let noticed = async {
+        loop {
+            let ready: serde_json::Value =
+                http.get(format!("{}/readyz", served.base)).send().await.unwrap().json().await.unwrap();
+            if ready["runtimes"][1]["status"] == "unavailable" {
+                break ready;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    let health = tokio::time::timeout(std::time::Duration::from_secs(20), noticed).await.expect("the probe times out");
+    assert_eq!(health["runtimes"][1]["runtime_id"], "hung");
     let all: AllWorkersPage =
         http.get(format!("{}/api/workers", served.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(all.diagnostics.len(), 1);
-    assert_eq!(all.diagnostics[0].error.code, ErrorCode::RuntimeTimeout);
+    let error = &all.diagnostics[0].error;
+    assert_eq!(error.code, ErrorCode::RuntimeUnavailable);
+    assert!(error.message.contains("did not answer within 2s"), "{error:?}");
+    assert!(error.retry_after_s.is_some());
 }
 
 #[tokio::test]

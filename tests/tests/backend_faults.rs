@@ -6,13 +6,14 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use backend::health::HealthSettings;
 use backend::stack::{Deadlines, StackSettings};
 use futures::StreamExt;
 use reqwest::Method;
 use runtime_api::{ErrorCode, ErrorEnvelope, EventBody, InputRequest, RuntimeSource, StreamFrame, WhenBusy};
 use tests::browser::BrowserClient;
 use tests::fault_proxy::{Fault, FaultProxy};
-use tests::harness::{RuntimeProcess, ServedBackend, serve_backend_with};
+use tests::harness::{RuntimeProcess, ServedBackend, eventually, serve_backend_with};
 
 fn short_limits(builder: backend::BackendBuilder) -> backend::BackendBuilder {
     let ms = Duration::from_millis;
@@ -21,6 +22,14 @@ fn short_limits(builder: backend::BackendBuilder) -> backend::BackendBuilder {
             // The remote client's own limits are four fifths of these: 1 s per read, 2 s per command.
             deadlines: Deadlines { read: ms(1_250), command: ms(2_500), subscribe: ms(3_000) },
             max_in_flight: 64,
+            // A failing remote is probed again within 300 ms, so recovery is quick to see; a healthy one only
+            // when a call fails, so no probe meets a fault before the calls a test makes to see its code.
+            health: HealthSettings {
+                interval: ms(600_000),
+                backoff_first: ms(50),
+                backoff_max: ms(300),
+                probe_timeout: ms(1_000),
+            },
         })
         .stream_reconnect_max(ms(300))
 }
@@ -86,8 +95,17 @@ async fn each_fault_has_its_own_code_and_the_others_go_on() {
 
         proxy.set(Fault::Pass).await;
         proxy.cut();
-        let (recovered, _) = call(&http, Method::GET, &read, None).await;
-        assert_eq!(recovered, 200, "the remote works again after {fault:?} without a backend restart");
+        // Until its health monitor finds it answering again, calls fail at once; then they work, with no
+        // backend restart.
+        eventually(&format!("recovery after {fault:?}"), || async {
+            let (status, code) = call(&http, Method::GET, &read, None).await;
+            match (status, code) {
+                (200, _) => Some(()),
+                (503, Some(ErrorCode::RuntimeUnavailable)) => None,
+                other => panic!("after {fault:?}: {other:?}"),
+            }
+        })
+        .await;
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use reqwest::Method;
 use tests::fault_proxy::{Fault, FaultProxy};
-use tests::harness::{RuntimeProcess, binary};
+use tests::harness::{RuntimeProcess, binary, eventually};
 
 const TOKEN: &str = "canary-remote-token-7c1d";
 const TOKEN_VAR: &str = "YOI_RUNTIME_TOKEN_CANARY";
@@ -54,6 +54,22 @@ async fn a_remotes_address_and_credentials_never_reach_a_browser_or_a_log() {
     for fault in [Fault::Pass, Fault::Refuse, Fault::Garbage, Fault::Pass] {
         proxy.set(fault).await;
         proxy.cut();
+        // Each fault is met by the backend's health monitor too, whose findings every view shows.
+        let expected = match fault {
+            Fault::Refuse => "runtime_unavailable",
+            Fault::Garbage => "runtime_protocol_error",
+            _ => "",
+        };
+        eventually(&format!("the backend noticing {fault:?}"), || async {
+            let view: serde_json::Value = http.get(&remote).send().await.ok()?.json().await.ok()?;
+            let met = if expected.is_empty() {
+                view["health"]["status"] == "ready"
+            } else {
+                view["health"]["last_error"]["code"] == expected && view["health"]["failed_probes"] != 0
+            };
+            met.then_some(())
+        })
+        .await;
         let calls: [(Method, String, Option<&str>); 7] = [
             (Method::GET, "/api/runtimes".into(), None),
             (Method::GET, "/api/runtimes/dev".into(), None),

@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use backend::api::views::RuntimeView;
+use backend::health::HealthState;
 use futures::StreamExt;
 use runtime_api::{ErrorCode, EventBody, InputRequest, RuntimeSource, RuntimeStatus, StreamFrame, WhenBusy};
 use tests::browser::BrowserClient;
 use tests::fault_proxy::FaultProxy;
-use tests::harness::{NOTHING_LISTENS, RuntimeProcess, serve_backend_with};
+use tests::harness::{NOTHING_LISTENS, RuntimeProcess, eventually, serve_backend_with};
 
 fn remote_config(base: &str, token_env: Option<&str>) -> String {
     let token = token_env.map(|name| format!("token_ref = \"env:{name}\"\n")).unwrap_or_default();
@@ -30,14 +31,18 @@ async fn a_remote_down_at_start_is_listed_and_works_once_it_comes_up() {
     let served = serve_backend_with(&remote_config(&base, None), |b| b).await;
     let down = view(&served.base).await;
     assert_eq!((down.status, down.active), (RuntimeStatus::Unavailable, true));
-    let error = down.diagnostics.calls.last_error.expect("the failure is shown");
+    let error = down.health.and_then(|health| health.last_error).expect("the failure is shown");
     assert_eq!(error.code, ErrorCode::RuntimeUnavailable);
     assert!(!error.message.contains(&port.to_string()), "{error}");
 
+    // Once it comes up, the health monitor's next probe finds it: no backend restart is needed.
     let runtime = RuntimeProcess::start(Vec::<String>::new());
     proxy.set_upstream(runtime.addr());
-    let up = view(&served.base).await;
-    assert_eq!(up.status, RuntimeStatus::Ready, "no backend restart needed");
+    let up = eventually("the remote becoming ready", || async {
+        Some(view(&served.base).await).filter(|view| view.status == RuntimeStatus::Ready)
+    })
+    .await;
+    assert_eq!(up.health.map(|health| health.status), Some(HealthState::Ready));
     let client = BrowserClient::connect(&served.base, "dev").await;
     let worker = client.create(Default::default()).await.unwrap().summary.worker_id;
     assert_eq!(client.get(&worker).await.unwrap().summary.runtime_id.as_str(), "dev");

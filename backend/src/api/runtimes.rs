@@ -7,7 +7,7 @@ use runtime_api::{ProfileList, RuntimeId};
 
 use super::AppState;
 use super::views::RuntimeView;
-use crate::registry::view::{AGGREGATE_BUDGET, view};
+use crate::registry::view::{AGGREGATE_BUDGET, Freshness, view};
 use api_http::{ApiPath, ApiResult, HttpError};
 
 /// Every registered runtime; a runtime that fails to answer is listed as unavailable, not an error.
@@ -15,7 +15,7 @@ use api_http::{ApiPath, ApiResult, HttpError};
     responses((status = 200, description = "Every registered runtime", body = [RuntimeView])))]
 pub(crate) async fn list(State(state): State<AppState>) -> Json<Vec<RuntimeView>> {
     let entries = state.registry.list();
-    Json(join_all(entries.iter().map(|entry| view(entry, Some(AGGREGATE_BUDGET)))).await)
+    Json(join_all(entries.iter().map(|entry| view(entry, Freshness::Live(Some(AGGREGATE_BUDGET))))).await)
 }
 
 /// One runtime.
@@ -28,7 +28,7 @@ pub(crate) async fn get(
 ) -> ApiResult<Json<RuntimeView>> {
     let runtime_id = RuntimeId::parse(runtime_id).map_err(HttpError::from)?;
     let entry = state.registry.get(&runtime_id)?;
-    Ok(Json(view(&entry, None).await))
+    Ok(Json(view(&entry, Freshness::Live(None)).await))
 }
 
 /// The profiles workers of a runtime can be created with: name, executor, model and description, never

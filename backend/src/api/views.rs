@@ -4,6 +4,8 @@ use runtime_api::{ApiError, RuntimeId, WorkerSummary};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::health::HealthState;
+
 pub use crate::registry::view::{RuntimeDiagnostics, RuntimeView};
 
 /// Query of `/api/workers`.
@@ -41,4 +43,16 @@ pub struct RuntimeProblem {
 pub struct HealthStatus {
     /// `ok` or `ready`.
     pub status: &'static str,
+    /// For `/readyz`: every runtime's health as its monitor last found it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtimes: Vec<RuntimeHealth>,
+}
+
+/// One runtime's health, as `/readyz` lists it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RuntimeHealth {
+    /// The runtime.
+    pub runtime_id: RuntimeId,
+    /// What its last probe found (`unavailable` for one that cannot be called).
+    pub status: HealthState,
 }

@@ -8,14 +8,15 @@ use axum::http::StatusCode;
 use futures::future::join_all;
 use runtime_api::limits::effective_limit;
 use runtime_api::{
-    ApiError, CancelAck, CreateWorkerRequest, ErrorEnvelope, InputAck, InputRequest, LifecycleRequest, ListQuery,
-    RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CancelAck, Command, CommandAck, CreateWorkerRequest, ErrorEnvelope, IdempotencyKey, InputAck,
+    InputRequest, LifecycleRequest, ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail,
+    WorkerId, WorkerPage,
 };
 
 use super::AppState;
 use super::views::{AllWorkersPage, AllWorkersQuery, RuntimeProblem};
 use crate::registry::{Registered, view};
-use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
+use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
 
 /// The registered runtime named by a path segment.
 fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, HttpError> {
@@ -33,6 +34,12 @@ fn worker(
     Ok((entry, worker_id))
 }
 
+/// Checks a command's body here, before any source sees it, then sends it under the client's key.
+async fn run(entry: &Registered, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
+    command.validate()?;
+    entry.command(command, key).await
+}
+
 /// A bounded page of a runtime's workers.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
     params(("runtime_id" = String, Path), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query)),
@@ -47,15 +54,18 @@ pub(crate) async fn list(
 
 /// Creates a worker.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
-    params(("runtime_id" = String, Path)), request_body = CreateWorkerRequest,
+    params(("runtime_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")),
+    request_body = CreateWorkerRequest,
     responses((status = 201, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     ApiPath(runtime_id): ApiPath<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<CreateWorkerRequest>,
 ) -> ApiResult<(StatusCode, Json<WorkerDetail>)> {
-    request.validate()?;
-    Ok((StatusCode::CREATED, Json(runtime(&state, runtime_id)?.create(request).await?)))
+    let entry = runtime(&state, runtime_id)?;
+    let detail = run(&entry, Command::Create(request), key).await?.into_create()?;
+    Ok((StatusCode::CREATED, Json(detail)))
 }
 
 /// One worker.
@@ -72,44 +82,45 @@ pub(crate) async fn get(
 
 /// Sends input; answered once the runtime has made it durable.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/input", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = InputRequest,
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = InputRequest,
     responses((status = 202, body = InputAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn input(
     State(state): State<AppState>,
     ApiPath(ids): ApiPath<(String, String)>,
+    IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(request): ApiJson<InputRequest>,
 ) -> ApiResult<(StatusCode, Json<InputAck>)> {
     let (entry, worker_id) = worker(&state, ids)?;
-    request.validate().map_err(|e| e.with_worker(worker_id.clone()))?;
-    Ok((StatusCode::ACCEPTED, Json(entry.input(worker_id, request).await?)))
+    let ack = run(&entry, Command::Input(worker_id, request), key).await?.into_input()?;
+    Ok((StatusCode::ACCEPTED, Json(ack)))
 }
 
 /// Stops a worker.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/stop", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = Option<LifecycleRequest>,
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = Option<LifecycleRequest>,
     responses((status = 200, body = StopAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn stop(
     State(state): State<AppState>,
     ApiPath(ids): ApiPath<(String, String)>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<StopAck>> {
     let (entry, worker_id) = worker(&state, ids)?;
-    request.validate()?;
-    Ok(Json(entry.stop(worker_id, request).await?))
+    Ok(Json(run(&entry, Command::Stop(worker_id, request), key).await?.into_stop()?))
 }
 
 /// Cancels a worker's running turn.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/cancel", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path)), request_body = Option<LifecycleRequest>,
+    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = Option<LifecycleRequest>,
     responses((status = 200, body = CancelAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     ApiPath(ids): ApiPath<(String, String)>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<CancelAck>> {
     let (entry, worker_id) = worker(&state, ids)?;
-    request.validate()?;
-    Ok(Json(entry.cancel(worker_id, request).await?))
+    Ok(Json(run(&entry, Command::Cancel(worker_id, request), key).await?.into_cancel()?))
 }
 
 /// A bounded page of a worker's transcript.

@@ -49,6 +49,12 @@ pub(super) struct RawServer {
     /// Upper bound on one request body, in bytes.
     #[serde(default = "default_body_limit_bytes")]
     pub(super) body_limit_bytes: i64,
+    /// Most Browser event streams open at once.
+    #[serde(default = "default_max_event_streams")]
+    pub(super) max_event_streams: i64,
+    /// Most Browser event streams one client address may hold.
+    #[serde(default = "default_max_event_streams_per_client")]
+    pub(super) max_event_streams_per_client: i64,
 }
 
 /// `[embedded]`: the runtime the backend owns.
@@ -62,6 +68,9 @@ pub(super) struct RawEmbedded {
     pub(super) data_dir: Option<PathBuf>,
     /// Profiles file, relative to the workspace directory or absolute.
     pub(super) profiles_file: Option<PathBuf>,
+    /// Seconds after which an idle worker is stopped; 0 (the default) never culls.
+    #[serde(default)]
+    pub(super) idle_timeout_secs: i64,
 }
 
 /// Loopback only: exposing the backend beyond this machine must be a deliberate choice.
@@ -79,6 +88,16 @@ pub(super) const fn default_body_limit_bytes() -> i64 {
     256 * 1024
 }
 
+/// Room for the 1,000-subscriber fan-out and then some; each stream holds a socket and a subscription.
+pub(super) const fn default_max_event_streams() -> i64 {
+    4096
+}
+
+/// A page opens a handful of streams; a runaway client should not take the whole server's budget.
+pub(super) const fn default_max_event_streams_per_client() -> i64 {
+    256
+}
+
 impl Default for RawServer {
     fn default() -> Self {
         Self {
@@ -88,6 +107,8 @@ impl Default for RawServer {
             access_token_ref: None,
             request_timeout_secs: default_request_timeout_secs(),
             body_limit_bytes: default_body_limit_bytes(),
+            max_event_streams: default_max_event_streams(),
+            max_event_streams_per_client: default_max_event_streams_per_client(),
         }
     }
 }

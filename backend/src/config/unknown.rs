@@ -17,8 +17,10 @@ fn known_keys(table: &FieldPath) -> Option<&'static [&'static str]> {
             "access_token_ref",
             "request_timeout_secs",
             "body_limit_bytes",
+            "max_event_streams",
+            "max_event_streams_per_client",
         ]),
-        "embedded" => Some(&["store", "data_dir", "profiles_file"]),
+        "embedded" => Some(&["store", "data_dir", "profiles_file", "idle_timeout_secs"]),
         "runtimes" => Some(sources::spec::TABLES),
         entry => {
             // `runtimes.<table>[n]`: each kind of source knows its own keys.

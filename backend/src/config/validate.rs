@@ -19,6 +19,10 @@ use super::{BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, Problem, SecretR
 const REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
 /// Accepted `server.body_limit_bytes`: 1 KiB to 16 MiB.
 const BODY_LIMIT_BYTES: std::ops::RangeInclusive<i64> = 1024..=16 * 1024 * 1024;
+/// Accepted event stream bounds.
+const EVENT_STREAMS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
+/// Accepted `embedded.idle_timeout_secs`: off, or up to a year.
+const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 0..=366 * 24 * 3600;
 /// Data directory of the fs store when `embedded.data_dir` is not set, relative to the workspace.
 const DEFAULT_DATA_DIR: &str = ".yoi/runtime-data";
 /// Profiles file used when `embedded.profiles_file` is not set and this file exists, relative to the workspace.
@@ -135,6 +139,9 @@ impl Checker<'_> {
         }
         let timeout = self.in_range(&at.key("request_timeout_secs"), raw.request_timeout_secs, REQUEST_TIMEOUT_SECS);
         let body_limit = self.in_range(&at.key("body_limit_bytes"), raw.body_limit_bytes, BODY_LIMIT_BYTES);
+        let streams = self.in_range(&at.key("max_event_streams"), raw.max_event_streams, EVENT_STREAMS);
+        let per_client =
+            self.in_range(&at.key("max_event_streams_per_client"), raw.max_event_streams_per_client, EVENT_STREAMS);
         Some(ServerConfig {
             bind: bind?,
             allowed_hosts: allowed_hosts?,
@@ -142,6 +149,8 @@ impl Checker<'_> {
             access_token_ref: access_token_ref?,
             request_timeout: Duration::from_secs(timeout?.try_into().ok()?),
             body_limit_bytes: body_limit?.try_into().ok()?,
+            max_event_streams: streams?.try_into().ok()?,
+            max_event_streams_per_client: per_client?.try_into().ok()?,
         })
     }
 
@@ -157,7 +166,17 @@ impl Checker<'_> {
             Some(file) => self.path(&at.key("profiles_file"), file).map(Some),
             None => Some(Some(self.workspace.join(DEFAULT_PROFILES_FILE)).filter(|file| file.is_file())),
         };
-        Some(EmbeddedConfig { store: raw.store, data_dir: data_dir?, profiles_file: profiles_file? })
+        let idle = self.in_range(&at.key("idle_timeout_secs"), raw.idle_timeout_secs, IDLE_TIMEOUT_SECS);
+        let idle_timeout = idle.and_then(|secs| u64::try_from(secs).ok()).map(|secs| {
+            // Zero turns culling off.
+            (secs > 0).then(|| Duration::from_secs(secs))
+        });
+        Some(EmbeddedConfig {
+            store: raw.store,
+            data_dir: data_dir?,
+            profiles_file: profiles_file?,
+            idle_timeout: idle_timeout?,
+        })
     }
 
     /// Reports every id used twice, naming both places, across entries of every kind.

@@ -9,8 +9,9 @@ use utoipa::ToSchema;
 
 use super::rules::check_token_ref;
 use crate::config::{BackendConfig, EMBEDDED_RUNTIME_ID, SecretRef, SourceSpec};
+use crate::health::HealthView;
 use crate::registry::RuntimeRegistry;
-use crate::registry::view::{self, AGGREGATE_BUDGET};
+use crate::registry::view::{self, AGGREGATE_BUDGET, Freshness};
 
 /// Answer of `GET /api/settings/runtime-connections`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -57,8 +58,11 @@ pub struct ConnectionView {
     pub has_token: bool,
     /// Whether the registry serves it now.
     pub active: bool,
-    /// Its condition, from a summary call bounded like `/api/runtimes`.
+    /// Its condition, from a summary call bounded like `/api/runtimes` (from the health monitor alone in the
+    /// answer to an add, which never waits on the network).
     pub status: RuntimeStatus,
+    /// What its health monitor found; `unknown` until the first probe, which starts at registration.
+    pub health: Option<HealthView>,
     /// Whether its protocol is known to be compatible; `null` when it has not answered.
     pub compatible: Option<bool>,
     /// Sanitized notes: why it is inactive, its last failure.
@@ -90,13 +94,14 @@ pub(super) async fn list(
             rows.push(Row { id: entry.runtime_id().clone(), persisted: None, kind: entry.descriptor().kind });
         }
     }
-    let views = rows.iter().map(|row| view(workspace, row, registry));
+    let views = rows.iter().map(|row| view(workspace, row, registry, Freshness::Live(Some(AGGREGATE_BUDGET))));
     let prefix = format!("{}/", workspace.display());
     let warnings = config.warnings.iter().map(|warning| warning.to_string().replace(&prefix, "")).collect();
     ConnectionList { connections: join_all(views).await, warnings }
 }
 
-/// The connection `id`, as [`list`] would show it.
+/// The connection `id`, as [`list`] would show it but from what the health monitor remembers: answering a
+/// change never waits on the network.
 pub(super) async fn one(
     workspace: &Path,
     config: &BackendConfig,
@@ -107,7 +112,7 @@ pub(super) async fn one(
     let spec = config.runtime(id.as_str());
     let kind = spec.map_or(SourceKind::RemoteHttp, SourceSpec::kind);
     let row = Row { id: id.clone(), persisted: spec.map(|spec| (spec, defined_in(local, spec))), kind };
-    view(workspace, &row, registry).await
+    view(workspace, &row, registry, Freshness::Remembered).await
 }
 
 /// A connection before the registry is asked about it.
@@ -118,10 +123,10 @@ struct Row<'a> {
     kind: SourceKind,
 }
 
-async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> ConnectionView {
+async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry, freshness: Freshness) -> ConnectionView {
     let entry = registry.get(&row.id).ok();
     let live = match &entry {
-        Some(entry) => Some(view::view(entry, Some(AGGREGATE_BUDGET)).await),
+        Some(entry) => Some(view::view(entry, freshness).await),
         None => None,
     };
     let builtin = row.id.as_str() == EMBEDDED_RUNTIME_ID;
@@ -134,11 +139,13 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> Co
     let mut notes = Vec::new();
     let compatible = live.as_ref().and_then(|live| {
         notes.extend(live.diagnostics.notes.iter().cloned());
-        let last_error = live.diagnostics.calls.last_error.as_ref();
+        let probed = live.health.as_ref().and_then(|health| health.last_error.as_ref());
+        let last_error = live.diagnostics.calls.last_error.as_ref().or(probed);
+        let reason = live.health.as_ref().and_then(|health| health.reason.clone());
         if live.protocol.is_none()
-            && let Some(error) = last_error
+            && let Some(reason) = reason.or_else(|| last_error.map(|error| error.message.clone()))
         {
-            notes.push(error.message.clone());
+            notes.push(reason);
         }
         match (&live.protocol, last_error) {
             (Some(protocol), _) => Some(protocol.is_compatible()),
@@ -164,6 +171,7 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry) -> Co
         has_token: connection.is_some_and(|c| c.token_ref.is_some()),
         active: live.as_ref().is_some_and(|l| l.active),
         status: live.as_ref().map_or(RuntimeStatus::Unavailable, |l| l.status),
+        health: live.and_then(|l| l.health),
         compatible,
         notes,
     }

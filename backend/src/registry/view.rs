@@ -4,11 +4,14 @@
 use std::future::Future;
 use std::time::Duration;
 
-use runtime_api::{ApiError, Capabilities, ProtocolInfo, RuntimeId, RuntimeStatus, SourceKind, WorkerCounts};
+use runtime_api::{
+    ApiError, Capabilities, ProtocolInfo, RuntimeId, RuntimeStatus, RuntimeSummary, SourceKind, WorkerCounts,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Registered;
+use crate::health::{HealthState, HealthView};
 use crate::stack::diagnostics::HealthRecord;
 
 /// How long one runtime may take to answer for a view of every runtime; a slower one is reported as not
@@ -43,6 +46,9 @@ pub struct RuntimeView {
     /// The newest event seq it has published, when it answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_event_seq: Option<u64>,
+    /// What its health monitor found (absent for a runtime that cannot be called at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthView>,
     /// Sanitized diagnostics.
     pub diagnostics: RuntimeDiagnostics,
 }
@@ -65,37 +71,88 @@ pub async fn within<T>(
     tokio::time::timeout(budget, call).await.unwrap_or_else(|_| Err(ApiError::timed_out(entry.runtime_id(), budget)))
 }
 
-/// Asks a runtime for its summary (within `budget`, if given) and describes it with the result.
-pub async fn view(entry: &Registered, budget: Option<Duration>) -> RuntimeView {
-    let descriptor = entry.descriptor();
+/// How fresh a view must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Ask the runtime now, unless it is known down; within the budget, if one is given.
+    Live(Option<Duration>),
+    /// Only what the health monitor remembers: no call at all.
+    Remembered,
+}
+
+/// Describes a runtime: asked now (unless known down), or from what its monitor remembers.
+pub async fn view(entry: &Registered, freshness: Freshness) -> RuntimeView {
     let mut notes = Vec::new();
-    let summary = match (entry.inactive_reason(), budget) {
-        (Some(reason), _) => {
-            notes.push(reason.to_owned());
-            None
-        }
-        // A failure is recorded in the health record shown below.
-        (None, None) => entry.summary().await.ok(),
-        (None, Some(budget)) => match tokio::time::timeout(budget, entry.summary()).await {
-            Ok(result) => result.ok(),
-            // A source's own failure is in the health record; running out of the budget is not.
-            Err(_) => {
-                notes.push(ApiError::timed_out(entry.runtime_id(), budget).message);
+    let Some(monitor) = entry.monitor() else {
+        notes.extend(entry.inactive_reason().map(str::to_owned));
+        return describe(entry, None, None, notes);
+    };
+    let (health, summary) = match freshness {
+        Freshness::Remembered => (monitor.view(), monitor.last_summary()),
+        Freshness::Live(budget) => {
+            let started = tokio::time::Instant::now();
+            let health = match budget {
+                // A runtime just registered is probed at once; waiting for that beats calling it blind.
+                Some(budget) => monitor.settled(budget).await,
+                None => monitor.view(),
+            };
+            let left = budget.map(|budget| budget.saturating_sub(started.elapsed()));
+            let silent = health.status == HealthState::Unknown && budget.is_some();
+            let summary = if health.failing_fast {
+                // Known down: nothing to gain from asking.
                 None
-            }
-        },
+            } else if silent {
+                // Its first probe took the whole budget: asking again would too.
+                notes.push(ApiError::timed_out(entry.runtime_id(), budget.unwrap_or_default()).message);
+                None
+            } else {
+                match left {
+                    // A failure is recorded in the health record shown below.
+                    None => entry.summary().await.ok(),
+                    Some(left) => match tokio::time::timeout(left, entry.summary()).await {
+                        Ok(result) => result.ok(),
+                        // A source's own failure is in the health record; running out of the budget is not.
+                        Err(_) => {
+                            notes.push(ApiError::timed_out(entry.runtime_id(), budget.unwrap_or(left)).message);
+                            None
+                        }
+                    },
+                }
+            };
+            // The call just made may have taught the monitor something.
+            (monitor.view(), summary)
+        }
+    };
+    if health.failing_fast {
+        notes.extend(health.reason.clone());
+    }
+    describe(entry, Some(health), summary, notes)
+}
+
+fn describe(
+    entry: &Registered,
+    health: Option<HealthView>,
+    summary: Option<RuntimeSummary>,
+    notes: Vec<String>,
+) -> RuntimeView {
+    let descriptor = entry.descriptor();
+    let status = match (&summary, &health) {
+        (Some(summary), _) => summary.status,
+        (None, Some(health)) => health.status.runtime_status(),
+        (None, None) => RuntimeStatus::Unavailable,
     };
     RuntimeView {
         runtime_id: descriptor.runtime_id.clone(),
         display_name: descriptor.display_name.clone(),
         kind: descriptor.kind,
-        status: summary.as_ref().map_or(RuntimeStatus::Unavailable, |s| s.status),
+        status,
         active: entry.inactive_reason().is_none(),
         capabilities: summary.as_ref().map(|s| s.capabilities.clone()),
         protocol: summary.as_ref().map(|s| s.protocol.clone()),
         workers: summary.as_ref().map(|s| s.workers),
         log_id: summary.as_ref().map(|s| s.log_id.clone()),
         last_event_seq: summary.map(|s| s.last_event_seq),
+        health,
         diagnostics: RuntimeDiagnostics { notes, calls: entry.health().snapshot() },
     }
 }

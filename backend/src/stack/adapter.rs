@@ -39,10 +39,7 @@ impl tower::Service<SourceRequest> for SourceService {
                 SourceRequest::Summary => SourceResponse::Summary(source.summary().await?),
                 SourceRequest::List(query) => SourceResponse::Workers(source.list(query).await?),
                 SourceRequest::Get(id) => SourceResponse::Worker(source.get(&id).await?),
-                SourceRequest::Create(body) => SourceResponse::Worker(source.create(body).await?),
-                SourceRequest::Input(id, body) => SourceResponse::Input(source.input(&id, body).await?),
-                SourceRequest::Stop(id, body) => SourceResponse::Stop(source.stop(&id, body).await?),
-                SourceRequest::Cancel(id, body) => SourceResponse::Cancel(source.cancel(&id, body).await?),
+                SourceRequest::Command(command, key) => SourceResponse::Command(source.command(command, key).await?),
                 SourceRequest::Transcript(id, query) => {
                     SourceResponse::Transcript(source.transcript(&id, query).await?)
                 }

@@ -135,7 +135,7 @@ mod tests {
         });
         let mut service = tower::Layer::layer(&layer(), slow);
         let id = runtime_api::WorkerId::parse("w-1").unwrap();
-        let stop = SourceRequest::Stop(id.clone(), Default::default());
+        let stop = SourceRequest::Command(runtime_api::Command::Stop(id.clone(), Default::default()), None);
         let error = service.ready().await.unwrap().call(stop).await.err().unwrap();
         assert_eq!(error.to_string(), "source answered", "a command may take 100ms");
         let error = service.ready().await.unwrap().call(SourceRequest::Get(id)).await.err().unwrap();

@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use runtime_api::RuntimeId;
 use runtime_core::server::{self, BearerToken};
+use runtime_core::store::KeyRetention;
 use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
 
@@ -56,6 +57,18 @@ struct Cli {
     /// Inputs a busy worker queues with `when_busy = queue`.
     #[arg(long, env = "YOI_RUNTIME_QUEUE_CAPACITY", default_value_t = 16)]
     queue_capacity: usize,
+    /// Stop a worker that has been idle this many seconds (reason `idle_timeout`); 0 never culls.
+    #[arg(long, env = "YOI_RUNTIME_IDLE_TIMEOUT_S", default_value_t = 0)]
+    idle_timeout_s: u64,
+    /// How long, in seconds, a command's idempotency key is remembered.
+    #[arg(long, env = "YOI_RUNTIME_IDEMPOTENCY_WINDOW_S", default_value_t = 24 * 60 * 60)]
+    idempotency_window_s: u64,
+    /// Most idempotency keys remembered; the oldest are forgotten first.
+    #[arg(long, env = "YOI_RUNTIME_IDEMPOTENCY_KEYS", default_value_t = 10_000)]
+    idempotency_keys: usize,
+    /// Most event streams open at once; more are refused with `too_many_streams`.
+    #[arg(long, env = "YOI_RUNTIME_MAX_EVENT_STREAMS", default_value_t = 4_096)]
+    max_event_streams: usize,
     /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
     #[arg(long, env = "YOI_RUNTIME_LOG", default_value = "info")]
     log: String,
@@ -81,11 +94,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => ProfileSet::load(path)?,
         None => ProfileSet::builtin(),
     };
+    let keys = KeyRetention { window: Duration::from_secs(cli.idempotency_window_s), capacity: cli.idempotency_keys };
     let store: Arc<dyn Store> = match cli.store {
         StoreArg::Memory => Arc::new(MemoryStore::new()),
         StoreArg::Fs => {
             let dir = cli.data_dir.as_deref().context("--store fs needs --data-dir")?;
-            let options = FsOptions { event_retention: cli.event_retention, ..FsOptions::default() };
+            let options = FsOptions { event_retention: cli.event_retention, keys, ..FsOptions::default() };
             Arc::new(
                 FsStore::open(dir, options).with_context(|| format!("cannot open data directory {}", dir.display()))?,
             )
@@ -95,6 +109,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     config.event_retention = cli.event_retention;
     config.heartbeat_interval = Duration::from_millis(cli.heartbeat_ms.max(1));
     config.queue_capacity = cli.queue_capacity;
+    config.keys = keys;
+    config.idle_timeout = (cli.idle_timeout_s > 0).then(|| Duration::from_secs(cli.idle_timeout_s));
     let runtime = Runtime::start(config, profiles, store).await?;
 
     let listener =
@@ -105,7 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     tracing::info!(address = %local, runtime_id = %runtime.config().runtime_id, "worker runtime started");
 
-    let app = server::router(runtime.clone(), token);
+    let app = server::router_with(runtime.clone(), token, cli.max_event_streams);
     let stopping = runtime.clone();
     let stop = async move {
         api_http::shutdown_signal().await;

@@ -53,6 +53,8 @@ pub(crate) fn rebuild(stored: StoredWorker, profiles: &ProfileSet) -> Rebuilt {
         queue: VecDeque::new(),
         usage,
         last_change: Durable::done(),
+        // A restart gives every worker a fresh idle period: the monotonic clock does not survive it.
+        last_activity: tokio::time::Instant::now(),
     };
     Rebuilt { inner, unfinished, failure }
 }

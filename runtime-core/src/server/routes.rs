@@ -1,15 +1,16 @@
 //! Handlers: each parses its request, calls the runtime, and answers JSON (errors in the shared shape).
 
-use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, OptionalJson};
-use axum::Json;
+use api_http::StreamCaps;
+use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::{Extension, Json};
 use runtime_api::{
-    CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, ProfileList, RuntimeSummary,
-    StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    CancelAck, Command, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, ListQuery, ProfileList,
+    RuntimeSummary, StopAck, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
 };
 
 use crate::Runtime;
@@ -39,9 +40,11 @@ pub(super) async fn list(
 
 pub(super) async fn create(
     State(runtime): State<Runtime>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<CreateWorkerRequest>,
 ) -> ApiResult<(StatusCode, Json<WorkerDetail>)> {
-    Ok((StatusCode::CREATED, Json(runtime.create(request).await?)))
+    let detail = runtime.command(Command::Create(request), key).await?.into_create()?;
+    Ok((StatusCode::CREATED, Json(detail)))
 }
 
 pub(super) async fn get(State(runtime): State<Runtime>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<WorkerDetail>> {
@@ -51,25 +54,29 @@ pub(super) async fn get(State(runtime): State<Runtime>, ApiPath(id): ApiPath<Str
 pub(super) async fn input(
     State(runtime): State<Runtime>,
     ApiPath(id): ApiPath<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(request): ApiJson<InputRequest>,
 ) -> ApiResult<(StatusCode, Json<InputAck>)> {
-    Ok((StatusCode::ACCEPTED, Json(runtime.input(&worker_id(id)?, request).await?)))
+    let ack = runtime.command(Command::Input(worker_id(id)?, request), key).await?.into_input()?;
+    Ok((StatusCode::ACCEPTED, Json(ack)))
 }
 
 pub(super) async fn stop(
     State(runtime): State<Runtime>,
     ApiPath(id): ApiPath<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<StopAck>> {
-    Ok(Json(runtime.stop(&worker_id(id)?, request).await?))
+    Ok(Json(runtime.command(Command::Stop(worker_id(id)?, request), key).await?.into_stop()?))
 }
 
 pub(super) async fn cancel(
     State(runtime): State<Runtime>,
     ApiPath(id): ApiPath<String>,
+    IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<CancelAck>> {
-    Ok(Json(runtime.cancel(&worker_id(id)?, request).await?))
+    Ok(Json(runtime.command(Command::Cancel(worker_id(id)?, request), key).await?.into_cancel()?))
 }
 
 pub(super) async fn transcript(
@@ -82,10 +89,12 @@ pub(super) async fn transcript(
 
 pub(super) async fn events(
     State(runtime): State<Runtime>,
+    Extension(caps): Extension<StreamCaps>,
     ApiQuery(request): ApiQuery<SubscribeRequest>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
     let upgrade = api_http::events::upgrade(upgrade)?;
+    let permit = caps.admit(None)?;
     let frames = runtime.subscribe(request)?;
-    Ok(api_http::events::serve(upgrade, frames))
+    Ok(api_http::events::serve(upgrade, frames, permit))
 }

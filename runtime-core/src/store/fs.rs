@@ -30,7 +30,7 @@ use self::checkpoint::{Checkpointer, Settings};
 use self::layout::{EVENTS, JOURNAL, LOCK, Layout, STORE_FILE, StoreFile, WORKERS, io_error};
 use self::scan::Mode;
 use self::writer::{Counters, ToWriter, Writer};
-use super::{Durable, Record, Store, StoreError, StoreSnapshot};
+use super::{Durable, KeyRetention, Record, Store, StoreError, StoreSnapshot};
 
 /// How an fs store behaves; `Default` suits a runtime with default settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub struct FsOptions {
     pub group_commit: bool,
     /// Events per events file; retention deletes whole files.
     pub events_per_file: usize,
+    /// Idempotency keys kept on disk; give the runtime's own.
+    pub keys: KeyRetention,
 }
 
 /// What a store has done so far, for tests and benchmarks.
@@ -97,6 +99,7 @@ impl Default for FsOptions {
             checkpoint_bytes: default_checkpoint_bytes(),
             group_commit: true,
             events_per_file: default_events_per_file(),
+            keys: KeyRetention::default(),
         }
     }
 }
@@ -121,7 +124,11 @@ impl FsStore {
             "fs store opened"
         );
 
-        let settings = Settings { retention: options.event_retention, events_per_file: options.events_per_file.max(1) };
+        let settings = Settings {
+            retention: options.event_retention,
+            events_per_file: options.events_per_file.max(1),
+            keys: options.keys,
+        };
         let segment = disk.segments.last().map_or(1, |last| last + 1);
         checkpoint::recover(&layout, &mut disk, settings)?;
 

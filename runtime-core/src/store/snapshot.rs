@@ -6,7 +6,7 @@ use std::sync::Arc;
 use runtime_api::{Event, Timestamp, TranscriptEntry, WorkerId, WorkerState};
 use serde::{Deserialize, Serialize};
 
-use super::{Record, StoreError};
+use super::{CommandRecord, Record, StoreError};
 
 /// A worker's durable metadata. Busy and idle are not stored: they follow from the transcript.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +67,8 @@ pub struct StoreSnapshot {
     pub evicted_through: u64,
     /// Highest seq ever reserved; seqs up to it are never handed out again.
     pub reserved_through: u64,
+    /// Commands remembered by idempotency key, oldest first; the runtime drops those past its retention.
+    pub commands: Vec<Arc<CommandRecord>>,
 }
 
 impl StoreSnapshot {
@@ -78,6 +80,7 @@ impl StoreSnapshot {
             events: Vec::new(),
             evicted_through: 0,
             reserved_through: 0,
+            commands: Vec::new(),
         }
     }
 }
@@ -94,6 +97,7 @@ pub struct SnapshotBuilder {
     events: Vec<Event>,
     evicted_through: u64,
     reserved_through: u64,
+    commands: Commands,
 }
 
 impl SnapshotBuilder {
@@ -105,6 +109,7 @@ impl SnapshotBuilder {
             events: Vec::new(),
             evicted_through: 0,
             reserved_through: 0,
+            commands: Commands::default(),
         }
     }
 
@@ -147,6 +152,7 @@ impl SnapshotBuilder {
                 }
             }
             Record::SeqReserved { through } => self.reserved_through = self.reserved_through.max(through),
+            Record::Command(command) => self.commands.insert(command),
         }
         Ok(())
     }
@@ -159,6 +165,54 @@ impl SnapshotBuilder {
             events: self.events,
             evicted_through: self.evicted_through,
             reserved_through: self.reserved_through,
+            commands: self.commands.into_oldest_first(),
         }
+    }
+}
+
+/// Remembered commands by key, each once: a record read twice (from a file and again from the journal)
+/// keeps its first place.
+#[derive(Debug, Default, Clone)]
+pub struct Commands {
+    by_key: BTreeMap<runtime_api::IdempotencyKey, Arc<CommandRecord>>,
+}
+
+impl Commands {
+    /// Adds a record unless its key is already known.
+    pub fn insert(&mut self, record: Arc<CommandRecord>) {
+        self.by_key.entry(record.key.clone()).or_insert(record);
+    }
+
+    /// Drops the records older than `oldest`, then the oldest ones beyond `capacity`.
+    pub fn prune(&mut self, oldest: Timestamp, capacity: usize) {
+        self.by_key.retain(|_, record| record.at >= oldest);
+        if self.by_key.len() > capacity {
+            let mut ages: Vec<Timestamp> = self.by_key.values().map(|r| r.at).collect();
+            ages.sort_unstable();
+            let cut = ages[self.by_key.len() - capacity];
+            self.by_key.retain(|_, record| record.at >= cut);
+        }
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// Every record, oldest first.
+    pub fn into_oldest_first(self) -> Vec<Arc<CommandRecord>> {
+        let mut records: Vec<_> = self.by_key.into_values().collect();
+        records.sort_by_key(|r| r.at);
+        records
+    }
+
+    /// Every record, oldest first, without consuming.
+    pub fn oldest_first(&self) -> Vec<Arc<CommandRecord>> {
+        self.clone().into_oldest_first()
     }
 }

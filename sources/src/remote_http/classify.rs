@@ -24,9 +24,9 @@ pub(super) enum Failure {
 }
 
 impl Failure {
-    /// Whether repeating an idempotent read at once may help (not after waiting out a timeout).
+    /// Whether trying again on a fresh connection may help: not when the peer answered nonsense.
     pub(super) fn retryable(self) -> bool {
-        matches!(self, Failure::Unavailable(_))
+        matches!(self, Failure::Unavailable(_) | Failure::Timeout)
     }
 
     /// The error for a call to `runtime_id` that failed this way.

@@ -1,5 +1,11 @@
-//! REST calls to a remote runtime: one pooled hyper client, a deadline per operation, bounded answers,
-//! retries for idempotent reads only, and a protocol check before the first call.
+//! REST calls to a remote runtime: one pooled hyper client, a deadline per operation, bounded answers, a
+//! protocol check before the first call, and retries where they cannot do harm.
+//!
+//! A connection can die without a sound (a crashed host, a dropped NAT entry), and a pooled one that did
+//! shows only as an answer that never comes. So each attempt gets its own short limit, a failed attempt
+//! drops the whole pool (its siblings likely died with it), and the call is tried again on a fresh
+//! connection: reads always, commands when the remote remembers idempotency keys — every command carries
+//! one, so a repeat returns the first ack instead of acting twice.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -13,18 +19,21 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use parking_lot::Mutex;
-use runtime_api::{ApiError, ErrorCode, RuntimeId, RuntimeSummary};
+use parking_lot::{Mutex, RwLock};
+use runtime_api::{ApiError, ErrorCode, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, RuntimeId, RuntimeSummary};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::time::Instant;
 use url::Url;
 
 use super::RemoteTimeouts;
 use super::classify::{self, Failure};
 use secrets::SecretRef;
 
-/// How many times an idempotent read is retried after a failure that may pass.
+/// How many times a read is retried after a failure that may pass.
 const READ_RETRIES: u32 = 2;
+/// How many times a command is retried on a fresh connection, when the remote remembers keys.
+const COMMAND_RETRIES: u32 = 1;
 /// First pause before a retry; doubled each time, with jitter.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Largest answer read from a remote; a bigger one is not the protocol (pages are bounded) and is refused
@@ -38,8 +47,26 @@ type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 enum Verified {
     /// Not checked since start or since the connection last failed (the remote may have been replaced).
     Unknown,
-    /// It speaks this protocol.
-    Compatible,
+    /// It speaks this protocol, with these traits.
+    Compatible(Traits),
+}
+
+/// What a compatible remote said about itself that changes how it is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Traits {
+    /// It remembers idempotency keys, so a command may be sent again.
+    pub(super) idempotent: bool,
+    /// How often its quiet event streams send a heartbeat.
+    pub(super) heartbeat: Option<Duration>,
+}
+
+impl Traits {
+    fn of(summary: &RuntimeSummary) -> Self {
+        Traits {
+            idempotent: summary.protocol.has(runtime_api::runtime::feature::IDEMPOTENCY),
+            heartbeat: summary.heartbeat_ms.map(Duration::from_millis),
+        }
+    }
 }
 
 /// What a call does, which decides its deadline and whether it may be retried.
@@ -57,7 +84,8 @@ pub(super) struct Client {
     /// The endpoint without its trailing slash; request paths start with `/v1/...`.
     prefix: String,
     token: Option<SecretRef>,
-    http: Http,
+    /// Replaced by a fresh pool after a failed attempt.
+    http: RwLock<Http>,
     pub(super) tls: Arc<rustls::ClientConfig>,
     pub(super) timeouts: RemoteTimeouts,
     verified: Mutex<Verified>,
@@ -71,19 +99,22 @@ impl Client {
         tls: Arc<rustls::ClientConfig>,
         timeouts: RemoteTimeouts,
     ) -> Self {
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_connect_timeout(Some(timeouts.connect));
-        tcp.set_nodelay(true);
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let http =
-            HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        let http = RwLock::new(pool(&tls, timeouts));
         let prefix = base.as_str().trim_end_matches('/').to_owned();
         Client { runtime_id, prefix, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
+    }
+
+    /// Drops every pooled connection: after one died silently, the others to the same place are suspect.
+    fn fresh_pool(&self) {
+        *self.http.write() = pool(&self.tls, self.timeouts);
+    }
+
+    /// What the remote said about itself when last verified.
+    pub(super) fn traits(&self) -> Option<Traits> {
+        match *self.verified.lock() {
+            Verified::Compatible(traits) => Some(traits),
+            Verified::Unknown => None,
+        }
     }
 
     pub(super) fn runtime_id(&self) -> &RuntimeId {
@@ -116,17 +147,18 @@ impl Client {
     /// The summary, judged by [`classify::summary`]: the one place that decides whether a remote speaks
     /// this protocol.
     pub(super) async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
-        let summary = self.send(Call::Read, Method::GET, "/v1/runtime".to_owned(), None, classify::summary).await?;
-        *self.verified.lock() = Verified::Compatible;
+        let request = Outgoing { call: Call::Read, method: Method::GET, path: "/v1/runtime".to_owned(), body: None };
+        let summary = self.send(request, None, classify::summary).await?;
+        *self.verified.lock() = Verified::Compatible(Traits::of(&summary));
         Ok(summary)
     }
 
     /// Makes sure the remote speaks this protocol before the first call and after connections failed.
-    pub(super) async fn verify(&self) -> Result<(), ApiError> {
-        if *self.verified.lock() == Verified::Compatible {
-            return Ok(());
+    pub(super) async fn verify(&self) -> Result<Traits, ApiError> {
+        if let Some(traits) = self.traits() {
+            return Ok(traits);
         }
-        self.summary().await.map(|_| ())
+        self.summary().await.map(|summary| Traits::of(&summary))
     }
 
     /// `GET path?query`.
@@ -134,61 +166,80 @@ impl Client {
         self.verify().await?;
         let query = serde_urlencoded::to_string(query).map_err(|_| ApiError::internal())?;
         let path = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
-        self.send(Call::Read, Method::GET, path, None, classify::answer).await
+        let request = Outgoing { call: Call::Read, method: Method::GET, path, body: None };
+        self.send(request, None, classify::answer).await
     }
 
-    /// `POST path` with a JSON body.
-    pub(super) async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, ApiError> {
-        self.verify().await?;
+    /// `POST path` with a JSON body, under `key`; sent again on a fresh connection when the remote
+    /// remembers keys and the first connection died before an answer.
+    pub(super) async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        key: &IdempotencyKey,
+    ) -> Result<T, ApiError> {
+        let traits = self.verify().await?;
         let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
-        self.send(Call::Command, Method::POST, path.to_owned(), Some(body), classify::answer).await
+        let request = Outgoing { call: Call::Command, method: Method::POST, path: path.to_owned(), body: Some(body) };
+        let key = Keyed { key, repeatable: traits.idempotent };
+        self.send(request, Some(key), classify::answer).await
     }
 
     async fn send<T>(
         &self,
-        call: Call,
-        method: Method,
-        path: String,
-        body: Option<Bytes>,
+        outgoing: Outgoing,
+        key: Option<Keyed<'_>>,
         decode: fn(&RuntimeId, u16, &[u8]) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let limit = match call {
-            Call::Read => self.timeouts.read,
-            Call::Command => self.timeouts.command,
+        let started = Instant::now();
+        let (limit, retries) = match outgoing.call {
+            Call::Read => (self.timeouts.read, READ_RETRIES),
+            Call::Command if key.as_ref().is_some_and(|k| k.repeatable) => (self.timeouts.command, COMMAND_RETRIES),
+            Call::Command => (self.timeouts.command, 0),
         };
-        let uri: Uri = format!("{}{path}", self.prefix).parse().map_err(|_| ApiError::internal())?;
+        // A call that may not be repeated waits its whole limit on its one attempt.
+        let per_attempt = if retries > 0 { self.timeouts.attempt.min(limit) } else { limit };
+        let uri: Uri = format!("{}{}", self.prefix, outgoing.path).parse().map_err(|_| ApiError::internal())?;
         let authorization = self.authorization()?;
         let mut attempt = 0;
         loop {
-            let mut request = Request::builder().method(method.clone()).uri(uri.clone());
+            let mut request = Request::builder().method(outgoing.method.clone()).uri(uri.clone());
             if let Some(authorization) = &authorization {
                 request = request.header(AUTHORIZATION, authorization.clone());
             }
-            if body.is_some() {
+            if let Some(key) = &key {
+                request = request.header(IDEMPOTENCY_KEY_HEADER, key.key.as_str());
+            }
+            if outgoing.body.is_some() {
                 request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
-            let request =
-                request.body(Full::new(body.clone().unwrap_or_default())).map_err(|_| ApiError::internal())?;
-            let failure = match tokio::time::timeout(limit, self.exchange(request)).await {
+            let body = Full::new(outgoing.body.clone().unwrap_or_default());
+            let request = request.body(body).map_err(|_| ApiError::internal())?;
+            let left = limit.saturating_sub(started.elapsed());
+            let failure = match tokio::time::timeout(per_attempt.min(left), self.exchange(request)).await {
                 Ok(Ok((status, answer))) => return decode(&self.runtime_id, status, &answer),
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::Timeout,
             };
-            // The remote may have been restarted or replaced: check its protocol again next time.
+            // The remote may have been restarted or replaced: check its protocol again next time, on
+            // connections made after this failure.
             *self.verified.lock() = Verified::Unknown;
-            if call == Call::Read && failure.retryable() && attempt < READ_RETRIES {
+            self.fresh_pool();
+            let pause = jittered(RETRY_PAUSE * 2u32.pow(attempt));
+            if attempt < retries && failure.retryable() && started.elapsed() + pause < limit {
                 attempt += 1;
-                tokio::time::sleep(jittered(RETRY_PAUSE * 2u32.pow(attempt - 1))).await;
+                tokio::time::sleep(pause).await;
                 continue;
             }
-            tracing::debug!(runtime_id = %self.runtime_id, ?failure, "remote call failed");
-            return Err(failure.error(&self.runtime_id, limit));
+            tracing::debug!(runtime_id = %self.runtime_id, ?failure, attempts = attempt + 1, "remote call failed");
+            return Err(failure.error(&self.runtime_id, waited(started)));
         }
     }
 
     /// Sends one request and reads the whole (bounded) answer.
     async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), Failure> {
-        let response = self.http.request(request).await.map_err(|e| classify::transport(&e))?;
+        let http = self.http.read().clone();
+        let response = http.request(request).await.map_err(|e| classify::transport(&e))?;
         let status = response.status().as_u16();
         let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await.map_err(|error| {
             if error.is::<http_body_util::LengthLimitError>() {
@@ -199,6 +250,41 @@ impl Client {
         })?;
         Ok((status, answer.to_bytes()))
     }
+}
+
+/// One request, before it is sent.
+struct Outgoing {
+    call: Call,
+    method: Method,
+    path: String,
+    body: Option<Bytes>,
+}
+
+/// A command's idempotency key, and whether the remote honours it (so the command may be sent again).
+struct Keyed<'a> {
+    key: &'a IdempotencyKey,
+    repeatable: bool,
+}
+
+/// A connection pool to one remote: every attempt has `attempt` to connect and answer; idle connections
+/// are probed by TCP keep-alive, so one to a host that vanished is noticed even while unused.
+fn pool(tls: &Arc<rustls::ClientConfig>, timeouts: RemoteTimeouts) -> Http {
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_connect_timeout(Some(timeouts.connect));
+    tcp.set_nodelay(true);
+    tcp.set_keepalive(Some(Duration::from_secs(15)));
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config((**tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
+}
+
+/// Time since `started`, to the tenth of a second, for "did not answer within" messages.
+fn waited(started: Instant) -> Duration {
+    Duration::from_millis(started.elapsed().as_millis().div_ceil(100) as u64 * 100)
 }
 
 /// `pause` plus up to as much again, so clients that failed together do not retry together.

@@ -1,10 +1,16 @@
-//! A remote runtime's event stream that survives dropped connections and remote restarts.
+//! A remote runtime's event stream that survives dropped connections, silent ones and remote restarts.
 //!
 //! The first connection is made while subscribing, so a refused cursor or an unknown worker fails the call.
-//! After that, a lost connection is re-made with jittered backoff, resuming after the last seq delivered,
-//! and the new snapshot is swallowed: the subscriber sees one stream with no gap and no repeat. When the remote
-//! cannot resume — its retention moved past the cursor, or it restarted with a new event log — the stream ends
-//! with `closed {reason: cursor_expired}`; it never skips events silently.
+//! After that, a lost connection is re-made — at once, then with jittered backoff — resuming after the last
+//! seq delivered, and the new snapshot is swallowed: the subscriber sees one stream with no gap and no
+//! repeat. A connection that goes quiet for longer than the runtime's heartbeat promises (one and a half
+//! intervals) counts as lost: a crashed host or a dropped NAT entry sends nothing, not even a close.
+//!
+//! Failures while resuming that may pass — refused or reset connections, timeouts, 5xx and garbage from a
+//! proxy whose upstream restarts — are retried for up to the reconnect window, then the stream ends with
+//! `closed {reason: source_failed}`. When the remote cannot resume — its retention moved past the cursor, or
+//! it restarted with a new event log — the stream ends with `closed {reason: cursor_expired}`; it never skips
+//! events silently.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +18,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use runtime_api::{ApiError, CloseReason, ErrorCode, FrameStream, StreamFrame, SubscribeRequest};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -24,8 +31,11 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Largest frame accepted from a remote (a snapshot of a worker with all its metadata fits easily).
 const MAX_REMOTE_MESSAGE: usize = 1024 * 1024;
-/// First pause before reconnecting; doubled up to the configured maximum.
+/// First pause between reconnection attempts after the first (which is made at once); doubled up to the
+/// configured maximum.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The heartbeat interval assumed of a runtime that does not announce one (the runtime's default).
+const ASSUMED_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Opens a stream, failing now if the first connection does.
 pub(super) async fn subscribe(client: Arc<Client>, request: SubscribeRequest) -> Result<FrameStream, ApiError> {
@@ -37,12 +47,15 @@ pub(super) async fn subscribe(client: Arc<Client>, request: SubscribeRequest) ->
         }
     };
     let StreamFrame::Snapshot(first) = &snapshot else { unreachable!() };
+    let heartbeat = client.traits().and_then(|traits| traits.heartbeat).unwrap_or(ASSUMED_HEARTBEAT);
     let state = Resumable {
         cursor: request.after.unwrap_or(first.seq),
         log_id: first.log_id.clone(),
         queued: Some(snapshot),
         socket: Some(socket),
-        backoff: FIRST_BACKOFF,
+        quiet_limit: heartbeat.mul_f64(1.5),
+        backoff: Duration::ZERO,
+        broken_since: None,
         finished: false,
         client,
         request,
@@ -62,7 +75,12 @@ struct Resumable {
     log_id: String,
     queued: Option<StreamFrame>,
     socket: Option<Socket>,
+    /// Silence longer than this means the connection is dead.
+    quiet_limit: Duration,
+    /// Pause before the next reconnection attempt: none for the first.
     backoff: Duration,
+    /// When the connection was lost, while it is.
+    broken_since: Option<Instant>,
     finished: bool,
 }
 
@@ -81,20 +99,24 @@ impl Resumable {
                 }
                 continue;
             };
-            match next_frame(socket, &self.client).await {
+            let Ok(frame) = tokio::time::timeout(self.quiet_limit, next_frame(socket, &self.client)).await else {
+                tracing::debug!(runtime_id = %self.client.runtime_id(), "remote event stream went quiet; resuming");
+                self.lose_connection();
+                continue;
+            };
+            match frame {
                 Some(Ok(StreamFrame::Event { event })) => {
                     if event.seq <= self.cursor {
                         continue;
                     }
                     self.cursor = event.seq;
-                    self.backoff = FIRST_BACKOFF;
                     return Some(StreamFrame::Event { event });
                 }
                 // A snapshot after the first is the remote's view on reconnecting; the subscriber has its own.
                 Some(Ok(StreamFrame::Snapshot(_))) => {}
                 // The remote is going away (a restart, say): resume from the cursor once it is back.
                 Some(Ok(StreamFrame::Closed { reason: CloseReason::Shutdown, .. })) | None | Some(Err(())) => {
-                    self.socket = None;
+                    self.lose_connection();
                 }
                 Some(Ok(frame @ StreamFrame::Closed { .. })) => {
                     self.finished = true;
@@ -105,40 +127,72 @@ impl Resumable {
         }
     }
 
+    /// Drops the socket; the next frame comes from a new connection.
+    fn lose_connection(&mut self) {
+        self.socket = None;
+        self.broken_since.get_or_insert_with(Instant::now);
+    }
+
     /// Waits, then connects again after the cursor. `Some` ends the stream with that frame.
     async fn reconnect(&mut self) -> Option<StreamFrame> {
         tokio::time::sleep(jittered(self.backoff)).await;
-        self.backoff = (self.backoff * 2).min(self.client.timeouts.reconnect_max);
-        let mut socket = match connect(&self.client, &self.request, Some(self.cursor)).await {
-            Ok(socket) => socket,
+        self.backoff = (self.backoff * 2).clamp(FIRST_BACKOFF, self.client.timeouts.reconnect_max);
+        let failure = match connect(&self.client, &self.request, Some(self.cursor)).await {
+            Ok(mut socket) => match tokio::time::timeout(self.quiet_limit, next_frame(&mut socket, &self.client)).await
+            {
+                Ok(Some(Ok(StreamFrame::Snapshot(snapshot)))) if snapshot.log_id == self.log_id => {
+                    self.socket = Some(socket);
+                    self.broken_since = None;
+                    self.backoff = Duration::ZERO;
+                    return None;
+                }
+                // Same seqs, different history: the remote started over, and nothing after the cursor is
+                // knowable.
+                Ok(Some(Ok(StreamFrame::Snapshot(_)))) => return Some(cursor_expired(None)),
+                _ => "its event stream did not open with a snapshot".to_owned(),
+            },
             Err(Connect::Refused(error)) if error.code == ErrorCode::CursorExpired => {
                 return Some(cursor_expired(error.earliest_seq));
             }
-            Err(Connect::Refused(error)) if !error.code.retryable() => {
+            Err(Connect::Refused(error)) if !passes(error.code) => {
                 tracing::warn!(runtime_id = %self.client.runtime_id(), code = %error.code, "remote event stream ended");
-                return Some(StreamFrame::Closed {
-                    reason: CloseReason::SourceFailed,
-                    message: format!("the runtime's event stream can no longer be resumed: {}", error.code),
-                    earliest_seq: None,
-                });
+                return Some(source_failed(format!(
+                    "the runtime's event stream can no longer be resumed: {}",
+                    error.code
+                )));
             }
-            Err(_) => return None,
+            Err(Connect::Refused(error)) => error.code.to_string(),
+            Err(Connect::Transport(failure)) => {
+                failure.error(self.client.runtime_id(), self.client.timeouts.read).code.to_string()
+            }
         };
-        match next_frame(&mut socket, &self.client).await {
-            Some(Ok(StreamFrame::Snapshot(snapshot))) if snapshot.log_id == self.log_id => {
-                self.socket = Some(socket);
-                None
-            }
-            // Same seqs, different history: the remote started over, and nothing after the cursor is knowable.
-            Some(Ok(StreamFrame::Snapshot(_))) => Some(cursor_expired(None)),
-            _ => None,
+        let window = self.client.timeouts.reconnect_window;
+        if self.broken_since.is_some_and(|since| since.elapsed() >= window) {
+            tracing::warn!(runtime_id = %self.client.runtime_id(), last = %failure, "remote event stream gave up resuming");
+            let message = format!(
+                "the runtime's event stream could not be resumed for {}s (last: {failure})",
+                window.as_secs_f32()
+            );
+            return Some(source_failed(message));
         }
+        None
     }
 
     fn close(&mut self, frame: StreamFrame) -> StreamFrame {
         self.finished = true;
         frame
     }
+}
+
+/// Whether a refusal met while resuming may pass: the remote (or a proxy before it) is restarting, not
+/// saying no.
+fn passes(code: ErrorCode) -> bool {
+    use ErrorCode::*;
+    matches!(code, RuntimeUnavailable | RuntimeTimeout | RuntimeProtocolError | Internal)
+}
+
+fn source_failed(message: String) -> StreamFrame {
+    StreamFrame::Closed { reason: CloseReason::SourceFailed, message, earliest_seq: None }
 }
 
 fn cursor_expired(earliest_seq: Option<u64>) -> StreamFrame {

@@ -14,6 +14,8 @@ fn server(extra_hosts: &[&str]) -> ServerConfig {
         access_token_ref: None,
         request_timeout: std::time::Duration::from_secs(60),
         body_limit_bytes: 1 << 16,
+        max_event_streams: 16,
+        max_event_streams_per_client: 4,
     }
 }
 

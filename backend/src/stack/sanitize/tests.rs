@@ -147,6 +147,7 @@ fn protocol_fields_are_scrubbed_too() {
         },
         log_id: "l".into(),
         last_event_seq: 0,
+        heartbeat_ms: None,
     };
     summary.sanitize(&sanitizer());
     assert_eq!(summary.protocol.name, "proto via <endpoint of remote-dev>");

@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use runtime_api::{
-    ApiError, Event, EventBody, ProfileInfo, Role, RuntimeSummary, Snapshot, SnapshotState, StreamFrame,
+    ApiError, CommandAck, Event, EventBody, ProfileInfo, Role, RuntimeSummary, Snapshot, SnapshotState, StreamFrame,
     TranscriptEntry, WorkerDetail, WorkerSummary,
 };
 
@@ -128,7 +128,8 @@ impl Sanitize for SourceResponse {
             SourceResponse::Worker(detail) => detail.sanitize(with),
             SourceResponse::Transcript(page) => page.entries.iter_mut().for_each(|e| e.sanitize(with)),
             SourceResponse::Profiles(list) => list.profiles.iter_mut().for_each(|p| p.sanitize(with)),
-            SourceResponse::Input(_) | SourceResponse::Stop(_) | SourceResponse::Cancel(_) => {}
+            SourceResponse::Command(CommandAck::Create(detail)) => detail.sanitize(with),
+            SourceResponse::Command(_) => {}
             SourceResponse::Stream(stream) => {
                 let taken = std::mem::replace(stream, Box::pin(futures::stream::empty()));
                 let with = with.clone();

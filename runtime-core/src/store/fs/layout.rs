@@ -25,6 +25,8 @@ pub(super) const JOURNAL: &str = "journal";
 pub(super) const WORKERS: &str = "workers";
 /// Durable events, in files of consecutive seqs.
 pub(super) const EVENTS: &str = "events";
+/// Commands remembered by idempotency key, replaced whole at each checkpoint.
+pub(super) const COMMANDS: &str = "commands.jsonl";
 
 /// The contents of `store.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

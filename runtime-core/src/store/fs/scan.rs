@@ -12,9 +12,9 @@ use std::sync::Arc;
 use runtime_api::{Event, TranscriptEntry, WorkerId};
 use serde::Deserialize;
 
-use super::layout::{EVENTS, JOURNAL, Layout, StoreFile, io_error};
+use super::layout::{COMMANDS, EVENTS, JOURNAL, Layout, StoreFile, io_error};
 use super::lines::{self, Tail};
-use crate::store::{Record, SnapshotBuilder, StoreError, StoreSnapshot, WorkerRecord};
+use crate::store::{CommandRecord, Commands, Record, SnapshotBuilder, StoreError, StoreSnapshot, WorkerRecord};
 
 /// Whether a scan may change the directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,8 @@ pub(super) struct DiskState {
     pub(super) last_event_seq: u64,
     /// Journal segments found, ascending: written by an earlier process and not yet checkpointed.
     pub(super) segments: Vec<u64>,
+    /// What `commands.jsonl` holds; a checkpoint that adds to it writes it out whole.
+    pub(super) commands: Commands,
 }
 
 /// What one worker's directory holds.
@@ -87,6 +89,7 @@ pub(super) fn scan(layout: &Layout, retention: usize, mode: Mode) -> Result<(Sto
 
     let workers = read_workers(layout, &mut builder, mode)?;
     let event_files = read_events(layout, &mut builder, mode)?;
+    let commands = read_commands(layout, &mut builder)?;
     let last_event_seq = event_files.iter().map(|f| f.last).max().unwrap_or(0).max(store.evicted_through);
     let mut numbers = Vec::with_capacity(segments.len());
     for (number, file) in segments {
@@ -100,7 +103,7 @@ pub(super) fn scan(layout: &Layout, retention: usize, mode: Mode) -> Result<(Sto
         snapshot.evicted_through = snapshot.evicted_through.max(snapshot.events[dropped - 1].seq);
         snapshot.events.drain(..dropped);
     }
-    let disk = DiskState { store, workers, event_files, last_event_seq, segments: numbers };
+    let disk = DiskState { store, workers, event_files, last_event_seq, segments: numbers, commands };
     Ok((snapshot, disk))
 }
 
@@ -184,6 +187,23 @@ fn read_events(layout: &Layout, builder: &mut SnapshotBuilder, mode: Mode) -> Re
         files.push_back(found);
     }
     Ok(files)
+}
+
+/// Reads `commands.jsonl`, which is only ever replaced whole, so it holds no torn line to repair.
+fn read_commands(layout: &Layout, builder: &mut SnapshotBuilder) -> Result<Commands, StoreError> {
+    let mut commands = Commands::default();
+    match File::open(layout.path(COMMANDS)) {
+        Ok(file) => {
+            lines::read::<CommandRecord>(file, COMMANDS, |record| {
+                let record = Arc::new(record);
+                commands.insert(record.clone());
+                builder.apply(Record::Command(record))
+            })?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_error(format!("cannot open {COMMANDS}"), e)),
+    }
+    Ok(commands)
 }
 
 fn repair(layout: &Layout, rel: &str, tail: Tail, mode: Mode) -> Result<(), StoreError> {

@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use runtime_api::WorkerId;
 
-use super::super::layout::{EVENTS, JOURNAL, Layout, WORKERS, io_error, push_line, to_json};
+use super::super::layout::{COMMANDS, EVENTS, JOURNAL, Layout, WORKERS, io_error, push_line, to_json};
 use super::super::scan::{DiskState, EventFile, read_segment};
-use crate::store::{Record, StoreError, WorkerRecord};
+use crate::store::{KeyRetention, Record, StoreError, WorkerRecord};
 
 /// Pending lines are written out once they reach this size, so a checkpoint's memory stays bounded
 /// whatever the segment size.
@@ -27,6 +27,8 @@ pub(in super::super) struct Settings {
     pub(in super::super) retention: usize,
     /// Events per events file.
     pub(in super::super) events_per_file: usize,
+    /// Idempotency keys kept.
+    pub(in super::super) keys: KeyRetention,
 }
 
 /// Applies `segments` (ascending) and deletes them; false when `abort` stopped it first.
@@ -46,6 +48,7 @@ pub(super) fn run(
         events: Vec::new(),
         pending: 0,
         reserved_through: 0,
+        commands_changed: false,
         synced_files: BTreeSet::new(),
         synced_dirs: BTreeSet::new(),
     };
@@ -88,6 +91,8 @@ struct Run<'a> {
     /// Bytes in `transcripts` and `events`.
     pending: usize,
     reserved_through: u64,
+    /// Whether a remembered command was added, so `commands.jsonl` is written again.
+    commands_changed: bool,
     /// Files written since their last sync.
     synced_files: BTreeSet<String>,
     /// Directories whose entries changed.
@@ -134,6 +139,10 @@ impl Run<'_> {
                 }
             }
             Record::SeqReserved { through } => self.reserved_through = self.reserved_through.max(through),
+            Record::Command(command) => {
+                self.disk.commands.insert(command);
+                self.commands_changed = true;
+            }
         }
         if self.pending >= FLUSH_BYTES { self.flush() } else { Ok(()) }
     }
@@ -216,6 +225,16 @@ impl Run<'_> {
         }
         for rel in &self.synced_dirs {
             self.layout.sync_dir(rel)?;
+        }
+        if self.commands_changed {
+            // Replaced before store.json, whose write syncs the directory and so makes this rename durable too.
+            let keys = self.settings.keys;
+            self.disk.commands.prune(keys.oldest(runtime_api::Timestamp::now()), keys.capacity);
+            let mut lines = Vec::new();
+            for record in self.disk.commands.oldest_first() {
+                push_line(&mut lines, &*record)?;
+            }
+            self.layout.replace(COMMANDS, &lines)?;
         }
 
         // Drop whole old files while the newer ones still hold at least `retention` events.
