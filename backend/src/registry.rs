@@ -206,6 +206,13 @@ impl Registered {
         }
     }
 
+    /// Tells the monitor a call was given up on for taking too long, which the call itself cannot report.
+    pub fn suspect(&self) {
+        if let Some(monitor) = self.monitor() {
+            monitor.suspect();
+        }
+    }
+
     /// Why the runtime cannot be called, when it cannot.
     pub fn inactive_reason(&self) -> Option<&str> {
         match &self.link {

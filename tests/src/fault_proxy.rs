@@ -21,6 +21,10 @@ use tokio::task::JoinHandle;
 /// The bytes a connection accepted under [`Fault::Garbage`] answers with, before it closes.
 pub const GARBAGE: &[u8] = b"\x00\x01garbage not http\r\n\r\n";
 
+/// What a connection accepted under [`Fault::BadGateway`] answers every request with: an nginx-style page.
+pub const BAD_GATEWAY: &[u8] = b"HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 50\r\n\
+connection: close\r\n\r\n<html><body><h1>502 Bad Gateway</h1></body></html>";
+
 /// A TCP proxy on 127.0.0.1 in front of `upstream`, whose behaviour tests can change while it runs.
 ///
 /// Dropping it stops listening and closes every connection it holds.
@@ -33,6 +37,9 @@ pub struct FaultProxy {
     /// Sending tells every connection to close; dropping it (with the proxy) does the same.
     cut: watch::Sender<()>,
 }
+
+/// What tells an open connection to stop forwarding: [`FaultProxy::stall`] bumps it.
+pub(crate) type Stalls = watch::Receiver<u64>;
 
 /// How the proxy treats connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,13 +57,19 @@ pub enum Fault {
     ResetMidResponse(usize),
     /// Answer the first bytes the client sends with [`GARBAGE`], which is not HTTP, then close.
     Garbage,
+    /// Answer the first request with [`BAD_GATEWAY`], as a reverse proxy does while its upstream restarts.
+    BadGateway,
 }
 
 /// What the accept loop and the connections read while the proxy runs.
 struct Shared {
     fault: Mutex<Fault>,
+    /// A fault for the next connection only, taking precedence over `fault`.
+    once: Mutex<Option<Fault>>,
     upstream: Mutex<SocketAddr>,
     connections: AtomicU64,
+    /// How many stalls there have been; a connection stalls once this passes what it was at accept.
+    stalls: watch::Sender<u64>,
 }
 
 impl FaultProxy {
@@ -70,8 +83,10 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("fault proxy listener has no address");
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::Pass),
+            once: Mutex::new(None),
             upstream: Mutex::new(upstream),
             connections: AtomicU64::new(0),
+            stalls: watch::channel(0).0,
         });
         let (cut, stop) = watch::channel(());
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), stop));
@@ -117,6 +132,19 @@ impl FaultProxy {
         self.cut.send_replace(());
     }
 
+    /// Puts `fault` in force for the next connection accepted only; later ones get the fault set with
+    /// [`FaultProxy::set`] again. `set_once(Fault::ResetMidResponse(0))` loses one answer after its request
+    /// was forwarded: the case a client cannot tell from a request that never arrived.
+    pub fn set_once(&self, fault: Fault) {
+        *self.shared.once.lock() = Some(fault);
+    }
+
+    /// Stops every open connection forwarding, both ways, and keeps it open: bytes sent on it go nowhere and
+    /// nothing comes back, as after a crashed host or a dropped NAT entry. New connections are not affected.
+    pub fn stall(&self) {
+        self.shared.stalls.send_modify(|stalls| *stalls += 1);
+    }
+
     /// Sends new connections to `upstream`, e.g. a restarted server on a new port.
     pub fn set_upstream(&self, upstream: SocketAddr) {
         *self.shared.upstream.lock() = upstream;
@@ -141,6 +169,11 @@ impl Shared {
     /// The fault in force now.
     fn fault(&self) -> Fault {
         *self.fault.lock()
+    }
+
+    /// The fault for a connection accepted now: a one-off one if set, else the one in force.
+    fn fault_for_new(&self) -> Fault {
+        self.once.lock().take().unwrap_or_else(|| self.fault())
     }
 
     /// Where new connections go now.
@@ -173,6 +206,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stop: watch::Re
         let mut stop = stop.clone();
         // Cuts made before this connection was accepted are not meant for it.
         stop.mark_unchanged();
-        tokio::spawn(connection::serve(client, shared.fault(), Arc::clone(&shared), stop));
+        // Stalls made before this connection was accepted are not meant for it either.
+        let mut stalls = shared.stalls.subscribe();
+        stalls.mark_unchanged();
+        tokio::spawn(connection::serve(client, shared.fault_for_new(), Arc::clone(&shared), stop, stalls));
     }
 }

@@ -191,6 +191,43 @@ async fn garbage_answers_with_non_http_bytes_then_closes() {
 }
 
 #[tokio::test]
+async fn bad_gateway_answers_like_a_proxy_whose_upstream_is_down() {
+    let proxy = FaultProxy::start(http_upstream("ok").await).await;
+    proxy.set(Fault::BadGateway).await;
+    let url = format!("http://{}/", proxy.addr());
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let response = client.get(&url).send().await.expect("an answer");
+    assert_eq!(response.status().as_u16(), 502);
+    assert!(response.text().await.expect("body").contains("502 Bad Gateway"));
+}
+
+#[tokio::test]
+async fn stall_freezes_open_connections_and_spares_new_ones() {
+    let proxy = FaultProxy::start(echo_upstream().await).await;
+    let mut open = connect(&proxy).await;
+    assert_eq!(round_trip(&mut open, b"before").await, b"before");
+    proxy.stall();
+    open.write_all(b"into the void").await.expect("a stalled connection still takes bytes");
+    let mut buf = [0; 64];
+    assert!(timeout(SILENCE, open.read(&mut buf)).await.is_err(), "a stalled connection neither answers nor closes");
+    let mut fresh = connect(&proxy).await;
+    assert_eq!(round_trip(&mut fresh, b"after").await, b"after");
+}
+
+#[tokio::test]
+async fn set_once_applies_to_the_next_connection_only() {
+    let proxy = FaultProxy::start(http_upstream("ok").await).await;
+    proxy.set_once(Fault::Garbage);
+    let mut first = connect(&proxy).await;
+    first.write_all(REQUEST).await.expect("write request");
+    let mut answer = Vec::new();
+    timeout(PATIENCE, first.read_to_end(&mut answer)).await.expect("close in time").expect("read garbage");
+    assert_eq!(answer, GARBAGE);
+    let mut second = connect(&proxy).await;
+    assert_eq!(http_round_trip(&mut second, "ok").await, http_answer("ok").as_bytes());
+}
+
+#[tokio::test]
 async fn cut_closes_open_connections_and_keeps_accepting() {
     let proxy = FaultProxy::start(echo_upstream().await).await;
     let mut idle = connect(&proxy).await;

@@ -62,13 +62,17 @@ pub struct RuntimeDiagnostics {
     pub calls: HealthRecord,
 }
 
-/// `call` to `entry`, or `runtime_timeout` once `budget` has passed.
+/// `call` to `entry`, or `runtime_timeout` once `budget` has passed — which also tells the runtime's monitor,
+/// since the call that was given up on cannot.
 pub async fn within<T>(
     entry: &Registered,
     budget: Duration,
     call: impl Future<Output = Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    tokio::time::timeout(budget, call).await.unwrap_or_else(|_| Err(ApiError::timed_out(entry.runtime_id(), budget)))
+    tokio::time::timeout(budget, call).await.unwrap_or_else(|_| {
+        entry.suspect();
+        Err(ApiError::timed_out(entry.runtime_id(), budget))
+    })
 }
 
 /// How fresh a view must be.
@@ -111,8 +115,10 @@ pub async fn view(entry: &Registered, freshness: Freshness) -> RuntimeView {
                     None => entry.summary().await.ok(),
                     Some(left) => match tokio::time::timeout(left, entry.summary()).await {
                         Ok(result) => result.ok(),
-                        // A source's own failure is in the health record; running out of the budget is not.
+                        // A source's own failure is in the health record; running out of the budget is not,
+                        // and the monitor learns of it only from here.
                         Err(_) => {
+                            entry.suspect();
                             notes.push(ApiError::timed_out(entry.runtime_id(), budget.unwrap_or(left)).message);
                             None
                         }

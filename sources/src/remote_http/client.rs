@@ -32,8 +32,9 @@ use secrets::SecretRef;
 
 /// How many times a read is retried after a failure that may pass.
 const READ_RETRIES: u32 = 2;
-/// How many times a command is retried on a fresh connection, when the remote remembers keys.
-const COMMAND_RETRIES: u32 = 1;
+/// How many times a command is retried on a fresh connection, when the remote remembers keys: as often as a
+/// read, since a repeat changes nothing (a pooled connection found dead, then an answer lost, say).
+const COMMAND_RETRIES: u32 = READ_RETRIES;
 /// First pause before a retry; doubled each time, with jitter.
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Largest answer read from a remote; a bigger one is not the protocol (pages are bounded) and is refused

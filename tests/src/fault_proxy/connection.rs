@@ -9,22 +9,34 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::watch;
 
-use super::{Fault, GARBAGE, Shared};
+use super::{BAD_GATEWAY, Fault, GARBAGE, Shared, Stalls};
 
-/// How long a garbage answer waits for the client to close before the proxy closes first.
+/// How long a one-off answer waits for the client to close before the proxy closes first.
 const GARBAGE_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long the bytes before an injected reset get to leave the send queue, which a reset discards.
 const RESET_SETTLE: Duration = Duration::from_millis(20);
 
-/// Serves `client` under `fault` until it ends or `stop` changes (a cut, or the proxy dropped).
-pub(super) async fn serve(client: TcpStream, fault: Fault, shared: Arc<Shared>, mut stop: watch::Receiver<()>) {
+/// Serves `client` under `fault` until it ends or `stop` changes (a cut, or the proxy dropped); a stall freezes it
+/// where it is, sockets open, until then.
+pub(super) async fn serve(
+    client: TcpStream,
+    fault: Fault,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<()>,
+    mut stalls: Stalls,
+) {
     // Errors are what injected faults provoke, so they only end the connection. Ending drops the sockets, which
     // closes both sides.
+    let behaving = behave(client, fault, &shared);
+    tokio::pin!(behaving);
     tokio::select! {
-        _ = stop.changed() => {}
-        _ = behave(client, fault, &shared) => {}
+        _ = stop.changed() => return,
+        _ = &mut behaving => return,
+        _ = stalls.changed() => {}
     }
+    // Stalled: the sockets live on inside the unfinished future, which is never polled again.
+    let _ = stop.changed().await;
 }
 
 /// Does what `fault` says with `client`.
@@ -33,7 +45,8 @@ async fn behave(client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<
         Fault::Pass | Fault::Delay(_) => forward(client, shared, None).await,
         Fault::ResetMidResponse(limit) => forward(client, shared, Some(limit)).await,
         Fault::Blackhole => blackhole(client).await,
-        Fault::Garbage => garbage(client).await,
+        Fault::Garbage => answer_once(client, GARBAGE).await,
+        Fault::BadGateway => answer_once(client, BAD_GATEWAY).await,
         // The listener closes before Refuse is in force, so this only covers a connection accepted in between; a
         // reset is the nearest thing to a refusal once the handshake is done.
         Fault::Refuse => client.set_zero_linger(),
@@ -101,14 +114,14 @@ async fn blackhole(mut client: TcpStream) -> io::Result<()> {
     std::future::pending().await
 }
 
-/// Answers the client's first bytes with [`GARBAGE`] and closes.
-async fn garbage(mut client: TcpStream) -> io::Result<()> {
+/// Answers the client's first bytes with `answer` and closes.
+async fn answer_once(mut client: TcpStream, answer: &[u8]) -> io::Result<()> {
     let mut buf = vec![0; 16 * 1024];
     if client.read(&mut buf).await? == 0 {
         // The client left without asking anything, so there is nobody to answer.
         return Ok(());
     }
-    client.write_all(GARBAGE).await?;
+    client.write_all(answer).await?;
     client.shutdown().await?;
     // Closing with unread input would send RST instead of FIN, and the client could lose the garbage to it.
     let drain = async {
