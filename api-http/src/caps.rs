@@ -8,6 +8,9 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use runtime_api::{ApiError, ErrorCode};
 
+/// What a refused client is told to wait: streams are long-lived, so a place frees up on a human timescale.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How many event streams may be open; refusals are `too_many_streams` (429, retryable).
 #[derive(Clone)]
 pub struct StreamCaps {
@@ -55,7 +58,7 @@ impl StreamCaps {
                 "{} event streams are open, the most this server keeps ({total_setting}); close one or retry later",
                 open.total
             );
-            return Err(ApiError::new(ErrorCode::TooManyStreams, message));
+            return Err(ApiError::new(ErrorCode::TooManyStreams, message).with_retry_after(RETRY_AFTER));
         }
         if let Some(client) = client {
             let mine = open.by_client.entry(client).or_default();
@@ -64,7 +67,7 @@ impl StreamCaps {
                     "this client has {mine} event streams open, the most one client may hold ({client_setting}); \
                      close one or retry later"
                 );
-                return Err(ApiError::new(ErrorCode::TooManyStreams, message));
+                return Err(ApiError::new(ErrorCode::TooManyStreams, message).with_retry_after(RETRY_AFTER));
             }
             *mine += 1;
         }

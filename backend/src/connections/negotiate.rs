@@ -52,7 +52,7 @@ pub struct ObservedRuntime {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OperationVerdict {
     /// Stable name: `list_workers`, `observe_detail`, `event_stream`, `create`, `input`, `stop_cancel`,
-    /// `transcript`, `profiles`.
+    /// `transcript`, `profiles`, `safe_retries`.
     pub operation: &'static str,
     /// Human name.
     pub label: &'static str,
@@ -107,7 +107,7 @@ struct Operation {
     feature: &'static str,
 }
 
-const OPERATIONS: [Operation; 8] = [
+const OPERATIONS: [Operation; 9] = [
     Operation { name: "list_workers", label: "List workers", allowed: |c| c.read, feature: feature::WORKERS_READ },
     Operation { name: "observe_detail", label: "Worker detail", allowed: |c| c.read, feature: feature::WORKERS_READ },
     Operation { name: "event_stream", label: "Event stream", allowed: |c| c.events, feature: feature::EVENTS },
@@ -121,6 +121,12 @@ const OPERATIONS: [Operation; 8] = [
     },
     Operation { name: "transcript", label: "Transcript", allowed: |c| c.transcript, feature: feature::TRANSCRIPT },
     Operation { name: "profiles", label: "List profiles", allowed: |_| true, feature: feature::PROFILES },
+    Operation {
+        name: "safe_retries",
+        label: "Safe command retries",
+        allowed: |c| c.create || c.input || c.lifecycle,
+        feature: feature::IDEMPOTENCY,
+    },
 ];
 
 /// Longest text quoted from a runtime's answer.
@@ -235,6 +241,13 @@ fn verdict(
     if operation == "profiles" && !advertised {
         // The summary's capabilities still name every profile and its executor.
         return (true, Some("the runtime lists profile names and executors only, without models".to_owned()));
+    }
+    if operation == "safe_retries" && !advertised {
+        // Commands still work; only the backend's own retry of one whose answer was lost is off.
+        return (
+            false,
+            Some("a command whose answer is lost is not retried; the caller sees runtime_unavailable".to_owned()),
+        );
     }
     if !advertised {
         return (false, Some("the runtime does not advertise this part of the protocol".to_owned()));

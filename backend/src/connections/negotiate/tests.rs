@@ -25,7 +25,7 @@ fn summary(runtime_id: &str, version: &str, features: &[&str]) -> RuntimeSummary
     .unwrap()
 }
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
     feature::PROFILES,
     feature::WORKERS_READ,
     feature::WORKERS_CREATE,
@@ -34,6 +34,7 @@ const ALL: [&str; 8] = [
     feature::TRANSCRIPT,
     feature::EVENTS,
     feature::EVENTS_RESUME,
+    feature::IDEMPOTENCY,
 ];
 
 #[test]
@@ -41,7 +42,7 @@ fn a_runtime_of_this_protocol_is_compatible_with_every_operation() {
     let report = report(&id(), Ok(summary("dev", PROTOCOL_VERSION, &ALL)));
     assert!(report.compatible);
     assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
-    assert_eq!(report.operations.len(), 8);
+    assert_eq!(report.operations.len(), 9);
     assert!(report.operations.iter().all(|v| v.supported && v.reason.is_none()), "{:?}", report.operations);
     assert_eq!(
         report.basis,
@@ -67,6 +68,17 @@ fn a_missing_feature_makes_only_its_operations_unsupported() {
     let unsupported: Vec<_> = report.operations.iter().filter(|v| !v.supported).map(|v| v.operation).collect();
     assert_eq!(unsupported, ["create"]);
     assert!(report.basis.contains("1.3"), "quotes the version the runtime sent: {}", report.basis);
+}
+
+#[test]
+fn a_runtime_without_idempotency_keys_works_but_its_commands_are_not_retried() {
+    let features: Vec<&str> = ALL.iter().copied().filter(|f| *f != feature::IDEMPOTENCY).collect();
+    let report = report(&id(), Ok(summary("dev", "1.0", &features)));
+    assert!(report.compatible);
+    let unsupported: Vec<_> = report.operations.iter().filter(|v| !v.supported).map(|v| v.operation).collect();
+    assert_eq!(unsupported, ["safe_retries"]);
+    let verdict = report.operations.iter().find(|v| v.operation == "safe_retries").unwrap();
+    assert!(verdict.reason.as_deref().is_some_and(|r| r.contains("not retried")), "{verdict:?}");
 }
 
 #[test]
