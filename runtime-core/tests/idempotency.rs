@@ -10,7 +10,7 @@ use runtime_api::{
     CancelOutcome, Command, CreateWorkerRequest, ErrorCode, IdempotencyKey, InputRequest, LifecycleRequest, Role,
     StopOutcome, TranscriptEntry, WhenBusy, WorkerId, WorkerState,
 };
-use runtime_core::store::KeyRetention;
+use runtime_core::store::{CommandRecord, KeyRetention, Record};
 use runtime_core::{Runtime, RuntimeConfig};
 use support::{Durability, Outcome, ScriptedExecutor, TestStore, config, start, wait_for};
 
@@ -230,4 +230,33 @@ async fn keys_beyond_the_capacity_are_forgotten_oldest_first() {
     let kept = runtime.command(Command::Create(request), key("c3")).await.unwrap().into_create().unwrap();
     assert_eq!(kept.summary.worker_id, created[2]);
     assert_eq!(runtime.summary().workers.total, 4);
+}
+
+#[tokio::test]
+async fn a_reloaded_key_that_was_used_again_after_its_window_answers_with_its_newer_command() {
+    // A store that saw the key used, saw it leave the one-hour window, and saw it used again.
+    let w = WorkerId::parse("w-gone").unwrap();
+    let cancel = Command::Cancel(w.clone(), LifecycleRequest { reason: Some("second".into()) });
+    let ack = |turn_id| {
+        runtime_api::CommandAck::Cancel(runtime_api::CancelAck {
+            worker_id: w.clone(),
+            outcome: CancelOutcome::Cancelled,
+            turn_id: Some(turn_id),
+            dropped_queued: 0,
+            state: WorkerState::Idle,
+        })
+    };
+    let used = |fingerprint: String, hours_ago: f64, turn_id| {
+        let age = jiff::SignedDuration::from_secs_f64(hours_ago * 3600.0);
+        let at = runtime_api::Timestamp::now().checked_sub(age).unwrap();
+        let key = IdempotencyKey::parse("k").unwrap();
+        Record::Command(Arc::new(CommandRecord { key, fingerprint, at, ack: ack(turn_id) }))
+    };
+    let store = TestStore::with_records(vec![used("first request".into(), 2.0, 1), used(cancel.fingerprint(), 0.5, 2)]);
+    let mut config = config();
+    config.keys = KeyRetention { window: Duration::from_secs(3600), ..KeyRetention::default() };
+    let runtime = start(config, &Arc::new(ScriptedExecutor::default()), store).await;
+
+    // Run again, the cancel would fail: the worker is gone. Remembered, it gets the second command's ack.
+    assert_eq!(runtime.command(cancel, key("k")).await, Ok(ack(2)));
 }

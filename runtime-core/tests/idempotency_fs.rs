@@ -187,11 +187,13 @@ fn kill_child_after(dir: &Path, round: usize, after: Duration) -> Vec<Acked> {
 }
 
 /// Reopens the killed directory and sends every acknowledged command again under its key: each gets its
-/// first ack, and nothing is stored, published or created.
+/// first ack, and nothing is stored or created.
 async fn repeat_everything(dir: &Path, acked: &[Acked]) {
     let store = Arc::new(FsStore::open(dir, crash_options()).unwrap());
     let runtime = start(config(), &Arc::new(ScriptedExecutor::default()), store.clone()).await;
-    let before = (store.stats().batches, runtime.summary().last_event_seq, runtime.summary().workers.total);
+    // Batches, not the event seq: the repairs' events may still be on their way to the feed, and no event
+    // is durable without a batch.
+    let before = (store.stats().batches, runtime.summary().workers.total);
     for ack in acked {
         match ack {
             Acked::Create { tag, worker } => {
@@ -216,8 +218,8 @@ async fn repeat_everything(dir: &Path, acked: &[Acked]) {
             }
         }
     }
-    let after = (store.stats().batches, runtime.summary().last_event_seq, runtime.summary().workers.total);
-    assert_eq!(after, before, "repeats stored, published or created nothing");
+    let after = (store.stats().batches, runtime.summary().workers.total);
+    assert_eq!(after, before, "repeats stored or created nothing");
     runtime.shutdown().await.unwrap();
 }
 

@@ -1,6 +1,6 @@
 //! What a store hands back at start: worker records, transcripts and the retained event log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 use std::sync::Arc;
 
 use runtime_api::{Event, Timestamp, TranscriptEntry, WorkerId, WorkerState};
@@ -170,17 +170,27 @@ impl SnapshotBuilder {
     }
 }
 
-/// Remembered commands by key, each once: a record read twice (from a file and again from the journal)
-/// keeps its first place.
+/// Remembered commands by key, each once: a record read twice (from a file and again from the journal) is
+/// kept once, and a key used again after its first command left the retention window keeps the newer one.
 #[derive(Debug, Default, Clone)]
 pub struct Commands {
     by_key: BTreeMap<runtime_api::IdempotencyKey, Arc<CommandRecord>>,
 }
 
 impl Commands {
-    /// Adds a record unless its key is already known.
+    /// Adds a record unless its key is already known from the same or a later command. Compared by time
+    /// rather than by reading order: a reader racing a checkpoint may see a file newer than the journal.
     pub fn insert(&mut self, record: Arc<CommandRecord>) {
-        self.by_key.entry(record.key.clone()).or_insert(record);
+        match self.by_key.entry(record.key.clone()) {
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(record);
+            }
+            btree_map::Entry::Occupied(mut slot) => {
+                if record.at > slot.get().at {
+                    slot.insert(record);
+                }
+            }
+        }
     }
 
     /// Drops the records older than `oldest`, then the oldest ones beyond `capacity`.
