@@ -221,6 +221,11 @@ impl Monitor {
             .with_retry_after(wait))
     }
 
+    /// Whether calls are refused now because the source is known down.
+    pub fn failing_fast(&self) -> bool {
+        self.known.lock().view.failing_fast
+    }
+
     /// Tells the monitor a call failed as if the source were down: it probes without waiting its turn.
     pub fn suspect(&self) {
         self.wake.notify_one();

@@ -179,7 +179,7 @@ pub fn build(
     let calls = ServiceBuilder::new()
         // Records what the caller finally gets — sanitized, typed, with total latency — for /api/runtimes
         // and /metrics.
-        .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics))
+        .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics).quiet_while_down(monitor.clone()))
         .service(layered(runtime_id.clone(), source.clone(), settings, sanitizer.clone(), Some(monitor)));
     let probes = guarded(runtime_id, source, settings, sanitizer);
     BuiltStack { calls: BoxCloneSyncService::new(calls), probes }

@@ -144,6 +144,7 @@ async fn view(workspace: &Path, row: &Row<'_>, registry: &RuntimeRegistry, fresh
         let reason = live.health.as_ref().and_then(|health| health.reason.clone());
         if live.protocol.is_none()
             && let Some(reason) = reason.or_else(|| last_error.map(|error| error.message.clone()))
+            && !notes.contains(&reason)
         {
             notes.push(reason);
         }

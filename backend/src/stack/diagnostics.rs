@@ -15,6 +15,7 @@ use runtime_api::{ApiError, ErrorCode, RuntimeId, Timestamp};
 use serde::Serialize;
 
 use super::{SourceRequest, SourceResponse};
+use crate::health::Monitor;
 use crate::metrics::Metrics;
 
 /// Whether an error says the source is unwell, rather than that the request was wrong or the worker busy.
@@ -91,12 +92,20 @@ pub struct DiagnosticsLayer {
     runtime_id: RuntimeId,
     health: Arc<SourceHealth>,
     metrics: Arc<Metrics>,
+    monitor: Option<Arc<Monitor>>,
 }
 
 impl DiagnosticsLayer {
     /// Records into `health` and `metrics` under `runtime_id`.
     pub fn new(runtime_id: RuntimeId, health: Arc<SourceHealth>, metrics: Arc<Metrics>) -> Self {
-        DiagnosticsLayer { runtime_id, health, metrics }
+        DiagnosticsLayer { runtime_id, health, metrics, monitor: None }
+    }
+
+    /// Logs failed calls only at debug level while `monitor` knows the source is down: the monitor has
+    /// logged the outage once, and a line per refused call would flood the log at the callers' rate.
+    pub fn quiet_while_down(mut self, monitor: Arc<Monitor>) -> Self {
+        self.monitor = Some(monitor);
+        self
     }
 }
 
@@ -145,7 +154,12 @@ where
             if let Err(error) = &result
                 && is_source_fault(error.code)
             {
-                tracing::warn!(runtime_id = %layer.runtime_id, operation = operation.as_str(), error = %error, "source call failed");
+                let (id, operation) = (&layer.runtime_id, operation.as_str());
+                if layer.monitor.as_ref().is_some_and(|monitor| monitor.failing_fast()) {
+                    tracing::debug!(runtime_id = %id, operation, error = %error, "source call failed while known down");
+                } else {
+                    tracing::warn!(runtime_id = %id, operation, error = %error, "source call failed");
+                }
             }
             result
         }

@@ -135,7 +135,8 @@ impl Resumable {
 
     /// Waits, then connects again after the cursor. `Some` ends the stream with that frame.
     async fn reconnect(&mut self) -> Option<StreamFrame> {
-        tokio::time::sleep(jittered(self.backoff)).await;
+        // Jitter spreads streams that broke together; the pause never passes the configured longest.
+        tokio::time::sleep(jittered(self.backoff).min(self.client.timeouts.reconnect_max)).await;
         self.backoff = (self.backoff * 2).clamp(FIRST_BACKOFF, self.client.timeouts.reconnect_max);
         let failure = match connect(&self.client, &self.request, Some(self.cursor)).await {
             Ok(mut socket) => match tokio::time::timeout(self.quiet_limit, next_frame(&mut socket, &self.client)).await
@@ -188,7 +189,7 @@ impl Resumable {
 /// saying no.
 fn passes(code: ErrorCode) -> bool {
     use ErrorCode::*;
-    matches!(code, RuntimeUnavailable | RuntimeTimeout | RuntimeProtocolError | Internal)
+    matches!(code, RuntimeUnavailable | RuntimeTimeout | RuntimeProtocolError | Internal | TooManyStreams)
 }
 
 fn source_failed(message: String) -> StreamFrame {
