@@ -78,6 +78,29 @@ async fn no_gap_no_repeat(client: &BrowserClient, after: u64, seen: &[Event]) {
     assert_eq!(durable, delivered, "every durable event arrived once");
 }
 
+/// A worker of a runtime behind the fault proxy, and a Browser stream of its events after the snapshot.
+struct Streaming {
+    runtime: RuntimeProcess,
+    proxy: FaultProxy,
+    _served: ServedBackend,
+    client: BrowserClient,
+    worker: WorkerId,
+    stream: FrameStream,
+    /// The snapshot's seq: the stream carries every event after it.
+    after: u64,
+}
+
+async fn streaming(runtime_args: &[&str]) -> Streaming {
+    let runtime = RuntimeProcess::start(runtime_args.iter().copied());
+    let proxy = FaultProxy::start(runtime.addr()).await;
+    let served = backend_via(&proxy).await;
+    let client = BrowserClient::connect(&served.base, "dev").await;
+    let worker = client.create(Default::default()).await.unwrap().summary.worker_id;
+    let mut stream = client.subscribe(Default::default()).await.unwrap();
+    let StreamFrame::Snapshot(snapshot) = stream.next().await.unwrap() else { panic!("snapshot first") };
+    Streaming { runtime, proxy, _served: served, client, worker, stream, after: snapshot.seq }
+}
+
 /// Waits until `/readyz` reports runtime `index` (in registry order) as `status`.
 async fn until_health(served: &ServedBackend, index: usize, status: &str) {
     eventually(&format!("runtime {index} becoming {status}"), || async {
@@ -91,13 +114,8 @@ async fn until_health(served: &ServedBackend, index: usize, status: &str) {
 /// heartbeats stop, and resumes from its last seq on a new connection — invisibly to the Browser.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_whose_connection_stalls_resumes_without_gap_or_repeat() {
-    let runtime = RuntimeProcess::start(["--heartbeat-ms", "300"]);
-    let proxy = FaultProxy::start(runtime.addr()).await;
-    let served = backend_via(&proxy).await;
-    let client = BrowserClient::connect(&served.base, "dev").await;
-    let worker = client.create(Default::default()).await.unwrap().summary.worker_id;
-    let mut stream = client.subscribe(Default::default()).await.unwrap();
-    let StreamFrame::Snapshot(snapshot) = stream.next().await.unwrap() else { panic!("snapshot first") };
+    let Streaming { runtime, proxy, _served, client, worker, mut stream, after } =
+        streaming(&["--heartbeat-ms", "300"]).await;
 
     let mut seen = Vec::new();
     client.input(&worker, InputRequest::user("before")).await.unwrap();
@@ -107,20 +125,14 @@ async fn a_stream_whose_connection_stalls_resumes_without_gap_or_repeat() {
     input_directly(&runtime, &worker, "during").await;
     events_until_reply(&mut stream, &mut seen, 1).await;
     assert!(proxy.connections() > connections, "the events came over a new connection");
-    no_gap_no_repeat(&client, snapshot.seq, &seen).await;
+    no_gap_no_repeat(&client, after, &seen).await;
 }
 
 /// Finding 3: 502s and garbage while the stream reconnects are ridden out; once the remote answers again,
 /// the stream resumes with nothing lost, instead of closing for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_rides_out_bad_gateway_and_garbage_while_it_reconnects() {
-    let runtime = RuntimeProcess::start(Vec::<String>::new());
-    let proxy = FaultProxy::start(runtime.addr()).await;
-    let served = backend_via(&proxy).await;
-    let client = BrowserClient::connect(&served.base, "dev").await;
-    let worker = client.create(Default::default()).await.unwrap().summary.worker_id;
-    let mut stream = client.subscribe(Default::default()).await.unwrap();
-    let StreamFrame::Snapshot(snapshot) = stream.next().await.unwrap() else { panic!("snapshot first") };
+    let Streaming { runtime, proxy, _served, client, worker, mut stream, after } = streaming(&[]).await;
 
     let mut seen = Vec::new();
     for (round, fault) in [Fault::BadGateway, Fault::Garbage].into_iter().enumerate() {
@@ -136,7 +148,7 @@ async fn a_stream_rides_out_bad_gateway_and_garbage_while_it_reconnects() {
         proxy.set(Fault::Pass).await;
         events_until_reply(&mut stream, &mut seen, 1).await;
     }
-    no_gap_no_repeat(&client, snapshot.seq, &seen).await;
+    no_gap_no_repeat(&client, after, &seen).await;
 }
 
 /// Finding 4: once the monitor has noticed a blackholed remote, views of every runtime no longer wait on
