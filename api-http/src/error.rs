@@ -1,13 +1,15 @@
 //! The one JSON error shape of the Browser API, and extractors whose rejections use it.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Bytes};
 use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 use serde::de::DeserializeOwned;
+
+use crate::BodyTimeout;
 
 /// An [`ApiError`] on its way out as an HTTP response.
 #[derive(Debug)]
@@ -43,40 +45,45 @@ impl IntoResponse for HttpError {
 /// Handler result: a JSON body or the error shape.
 pub type ApiResult<T> = Result<T, HttpError>;
 
-/// A JSON request body whose rejections are typed errors (`invalid_request`, `payload_too_large`).
+/// A JSON request body whose rejections are typed errors (`invalid_request`, `payload_too_large`,
+/// `request_timeout`). It must be sent as `application/json` (or `application/*+json`) and be an object:
+/// every body of both APIs is one, and serde would otherwise read a struct from an array.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = HttpError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
-        Json::<T>::from_request(request, state).await.map(|Json(value)| ApiJson(value)).map_err(json_rejection)
+        if !is_json(request.headers()) {
+            return Err(not_json(request.headers().get(header::CONTENT_TYPE)));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        object(&body).map(ApiJson)
     }
 }
 
-/// A JSON body that may be left out entirely (stop and cancel take an optional reason).
+/// A JSON body that may be left out entirely (create, stop and cancel take only optional fields): an empty
+/// body means no fields. A body that is there follows the rules of [`ApiJson`]; so does a content type
+/// that is sent, even on an empty body — a form or `text/plain` post is what a cross-site page can send
+/// without asking, so it is refused however little it carries. `null` is not an object, and is refused.
 pub struct OptionalJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
     type Rejection = HttpError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, HttpError> {
-        let json = request
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
-        let body = Bytes::from_request(request, state).await.map_err(|e| body_rejection(e.status(), e.body_text()))?;
-        // Tools like `curl -d ''` send an empty body with some form type; nothing sent means no fields.
+        let typed = request.headers().contains_key(header::CONTENT_TYPE);
+        if typed && !is_json(request.headers()) {
+            return Err(not_json(request.headers().get(header::CONTENT_TYPE)));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        if !json {
-            return Err(HttpError(ApiError::invalid("the request body must be sent as application/json")));
+        if !typed {
+            return Err(not_json(None));
         }
-        serde_json::from_slice(&body)
-            .map(OptionalJson)
-            .map_err(|e| HttpError(ApiError::invalid(format!("the request body is not valid: {e}"))))
+        object(&body).map(OptionalJson)
     }
 }
 
@@ -122,18 +129,58 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> HttpError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            HttpError(ApiError::invalid("the request body must be sent as application/json"))
-        }
-        other => body_rejection(other.status(), other.body_text()),
-    }
+/// Whether the body is declared as JSON: `application/json` or `application/<anything>+json`, with any
+/// parameters (the same rule as axum's `Json`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else { return false };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
 }
 
-fn body_rejection(status: StatusCode, text: String) -> HttpError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
+/// `invalid_request` naming the content type that was sent instead of JSON.
+fn not_json(content_type: Option<&HeaderValue>) -> HttpError {
+    let message = match content_type {
+        None => "the request body must be sent as application/json (no content type was given)".to_owned(),
+        Some(value) => {
+            // Shown back to the client, so only printable ASCII and not much of it.
+            let shown: String = String::from_utf8_lossy(value.as_bytes())
+                .chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(100)
+                .collect();
+            format!("the request body must be sent as application/json, not {shown}")
+        }
+    };
+    HttpError(ApiError::invalid(message))
+}
+
+/// The body read as `T`, if it is a JSON object.
+fn object<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(HttpError(ApiError::invalid("the request body must be a JSON object")));
+    }
+    Json::<T>::from_bytes(body)
+        .map(|Json(value)| value)
+        .map_err(|rejection| HttpError(ApiError::invalid(rejection.body_text())))
+}
+
+/// The typed error for a body that could not be read: too large (`413`), too slow (`408`), or cut off.
+fn body_rejection(rejection: BytesRejection) -> HttpError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return HttpError(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is over the size limit"));
     }
-    HttpError(ApiError::invalid(text))
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(error) = cause {
+        if let Some(timeout) = error.downcast_ref::<BodyTimeout>() {
+            return HttpError(ApiError::new(ErrorCode::RequestTimeout, timeout.to_string()));
+        }
+        cause = error.source();
+    }
+    HttpError(ApiError::invalid(rejection.body_text()))
 }
+
+#[cfg(test)]
+mod tests;

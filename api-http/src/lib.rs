@@ -1,15 +1,20 @@
 //! axum glue for the runtime contract, shared by the runtime process and the backend so both speak the
 //! same HTTP: one JSON error shape, extractors whose rejections use it, the answers for unknown routes, one
-//! way to put an event stream on a WebSocket, and the binaries' common edges (logging, start-up failure).
+//! way to put an event stream on a WebSocket, the limits every request meets, the serving loop with its
+//! connection limits, and the binaries' common edges (logging, start-up failure).
 
 pub mod binary;
 mod caps;
 mod error;
 pub mod events;
 mod fallback;
+mod limits;
+pub mod serve;
 mod shutdown;
 
 pub use caps::{StreamCaps, StreamPermit};
 pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
 pub use fallback::{unknown_method, unknown_route};
+pub use limits::{BodyTimeout, RequestLimits, RequestLimitsLayer};
+pub use serve::{ServeLimits, serve};
 pub use shutdown::shutdown_signal;

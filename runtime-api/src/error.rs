@@ -52,6 +52,8 @@ error_codes! {
     ConnectionNotFound = "connection_not_found", 404, retryable = false;
     /// The requested profile is not configured.
     ProfileNotFound = "profile_not_found", 404, retryable = false;
+    /// The client did not send its request body in time; sending it again, faster, may succeed.
+    RequestTimeout = "request_timeout", 408, retryable = true;
     /// The worker is running a turn (or its queue is full).
     WorkerBusy = "worker_busy", 409, retryable = true;
     /// The worker is stopped or failed and takes no more input.
@@ -343,7 +345,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
         }
-        assert_eq!(ErrorCode::ALL.len(), 23);
+        assert_eq!(ErrorCode::ALL.len(), 24);
     }
 
     #[test]
@@ -354,6 +356,7 @@ mod tests {
             (Unauthorized, 401),
             (Forbidden, 403),
             (WorkerNotFound, 404),
+            (RequestTimeout, 408),
             (WorkerBusy, 409),
             (ConfigConflict, 409),
             (CursorExpired, 410),
@@ -370,6 +373,7 @@ mod tests {
             assert_eq!(code.http_status(), status, "{code}");
         }
         assert!(WorkerBusy.retryable());
+        assert!(RequestTimeout.retryable());
         assert!(!WorkerStopped.retryable());
     }
 
