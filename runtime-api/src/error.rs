@@ -52,6 +52,8 @@ error_codes! {
     ConnectionNotFound = "connection_not_found", 404, retryable = false;
     /// The requested profile is not configured.
     ProfileNotFound = "profile_not_found", 404, retryable = false;
+    /// The path exists but does not take this method; the `Allow` header lists the ones it takes.
+    MethodNotAllowed = "method_not_allowed", 405, retryable = false;
     /// The client did not send its request body in time; sending it again, faster, may succeed.
     RequestTimeout = "request_timeout", 408, retryable = true;
     /// The worker is running a turn (or its queue is full).
@@ -345,7 +347,7 @@ mod tests {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
         }
-        assert_eq!(ErrorCode::ALL.len(), 24);
+        assert_eq!(ErrorCode::ALL.len(), 25);
     }
 
     #[test]
@@ -356,6 +358,7 @@ mod tests {
             (Unauthorized, 401),
             (Forbidden, 403),
             (WorkerNotFound, 404),
+            (MethodNotAllowed, 405),
             (RequestTimeout, 408),
             (WorkerBusy, 409),
             (ConfigConflict, 409),

@@ -75,7 +75,8 @@ async fn a_stream_over_the_cap_is_refused_429_until_one_closes() {
 }
 
 async fn send(app: &Router, uri: &str, key: Option<HeaderValue>, body: &str) -> (StatusCode, Vec<u8>) {
-    let mut request = Request::post(uri).header(header::CONTENT_TYPE, "application/json");
+    let mut request =
+        Request::post(uri).header(header::HOST, "localhost").header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
@@ -85,7 +86,8 @@ async fn send(app: &Router, uri: &str, key: Option<HeaderValue>, body: &str) -> 
 }
 
 async fn get<T: serde::de::DeserializeOwned>(app: &Router, uri: &str) -> T {
-    let response = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let request = Request::get(uri).header(header::HOST, "localhost").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{uri}");
     serde_json::from_slice(&axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()).unwrap()
 }

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use api_http::ServeLimits;
 use clap::{Parser, ValueEnum};
 use runtime_api::RuntimeId;
-use runtime_core::server::{self, BearerToken};
+use runtime_core::server::{self, AllowedHosts, BearerToken, ServerOptions};
 use runtime_core::store::KeyRetention;
 use runtime_core::store::fs::{FsOptions, FsStore};
 use runtime_core::{MemoryStore, ProfileSet, Runtime, RuntimeConfig, Store};
@@ -69,6 +70,22 @@ struct Cli {
     /// Most event streams open at once; more are refused with `too_many_streams`.
     #[arg(long, env = "YOI_RUNTIME_MAX_EVENT_STREAMS", default_value_t = 4_096)]
     max_event_streams: usize,
+    /// Most connections open at once, event streams included; more wait to be accepted until one closes.
+    #[arg(long, env = "YOI_RUNTIME_MAX_CONNECTIONS", default_value_t = 8_192,
+        value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// Seconds a connection may take to send a request head, and may stay idle between requests.
+    #[arg(long, env = "YOI_RUNTIME_HEADER_TIMEOUT_S", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_s: u64,
+    /// Seconds a request body may take to arrive whole; a slower one is answered `408 request_timeout`.
+    #[arg(long, env = "YOI_RUNTIME_BODY_TIMEOUT_S", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout_s: u64,
+    /// Extra names accepted in the `Host` header, beside loopback's and the bound address: `NAME` (any
+    /// port) or `NAME:PORT`; comma-separated or repeated.
+    #[arg(long, env = "YOI_RUNTIME_ALLOWED_HOSTS", value_delimiter = ',')]
+    allowed_hosts: Vec<String>,
     /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
     #[arg(long, env = "YOI_RUNTIME_LOG", default_value = "info")]
     log: String,
@@ -121,7 +138,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     tracing::info!(address = %local, runtime_id = %runtime.config().runtime_id, "worker runtime started");
 
-    let app = server::router_with(runtime.clone(), token, cli.max_event_streams);
+    let options = ServerOptions {
+        token,
+        max_event_streams: cli.max_event_streams,
+        hosts: AllowedHosts::new(local, &cli.allowed_hosts),
+        body_timeout: Duration::from_secs(cli.body_timeout_s),
+    };
+    let app = server::app(runtime.clone(), options);
+    let limits = ServeLimits {
+        header_read_timeout: Duration::from_secs(cli.header_timeout_s),
+        max_connections: cli.max_connections as usize,
+    };
     let stopping = runtime.clone();
     let stop = async move {
         api_http::shutdown_signal().await;
@@ -131,7 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::error!(%error, "the store did not close cleanly");
         }
     };
-    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
+    api_http::serve(listener, app, limits, stop).await;
     tracing::info!("worker runtime stopped");
     Ok(())
 }

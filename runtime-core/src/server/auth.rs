@@ -34,8 +34,8 @@ impl std::fmt::Debug for BearerToken {
     }
 }
 
-/// Requires `Authorization: Bearer <token>` on every request when a token is set; lets everything through
-/// when none is.
+/// Requires `Authorization: Bearer <token>` on every request when a token is set (the scheme in any case);
+/// lets everything through when none is.
 #[derive(Clone, Debug)]
 pub struct BearerAuthLayer {
     token: Option<BearerToken>,
@@ -53,6 +53,15 @@ impl<S> tower::Layer<S> for BearerAuthLayer {
 
     fn layer(&self, inner: S) -> BearerAuth<S> {
         BearerAuth { inner, token: self.token.clone() }
+    }
+}
+
+/// The credentials of `Bearer <token>`, or nothing; the scheme's name is case-insensitive (RFC 9110 §11.1)
+/// and may be followed by more than one space.
+fn bearer(value: &[u8]) -> &[u8] {
+    match value.split_at_checked(7) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest.trim_ascii(),
+        _ => &[],
     }
 }
 
@@ -78,11 +87,7 @@ where
 
     fn call(&mut self, request: Request) -> Self::Future {
         if let Some(token) = &self.token {
-            let given = request
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
-                .unwrap_or_default();
+            let given = request.headers().get(header::AUTHORIZATION).map_or(&[][..], |v| bearer(v.as_bytes()));
             if !token.matches(given) {
                 let mut response =
                     HttpError(ApiError::new(ErrorCode::Unauthorized, "a valid bearer token is required"))

@@ -13,7 +13,7 @@ async fn app(token: Option<&str>) -> Router {
 }
 
 async fn send(app: &Router, method: &str, uri: &str, auth: Option<&str>, body: Option<&str>) -> (StatusCode, String) {
-    let mut request = Request::builder().method(method).uri(uri);
+    let mut request = Request::builder().method(method).uri(uri).header("host", "localhost:8790");
     if let Some(auth) = auth {
         request = request.header("authorization", auth);
     }
@@ -78,7 +78,7 @@ async fn routes_translate_to_the_runtime_and_errors_keep_the_shape() {
         ("GET", "/v1/workers?limit=x".to_owned(), None, StatusCode::BAD_REQUEST),
         ("POST", format!("/v1/workers/{worker}/input"), Some("{"), StatusCode::BAD_REQUEST),
         ("POST", format!("/v1/workers/{worker}/input"), Some(r#"{"content":"x"}"#), StatusCode::CONFLICT),
-        ("DELETE", "/v1/runtime".to_owned(), None, StatusCode::BAD_REQUEST),
+        ("DELETE", "/v1/runtime".to_owned(), None, StatusCode::METHOD_NOT_ALLOWED),
         ("GET", "/v1/events?after=99999".to_owned(), None, StatusCode::BAD_REQUEST),
     ];
     for (method, uri, body, expected) in cases {
