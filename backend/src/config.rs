@@ -100,6 +100,20 @@ pub struct ServerConfig {
     pub max_event_streams: usize,
     /// Most Browser event streams one client address may hold.
     pub max_event_streams_per_client: usize,
+    /// Longest wait for a request head, from when a connection opens or goes idle.
+    pub request_head_timeout: Duration,
+    /// Longest a request body may take to arrive whole; [`ServerConfig::body_timeout`] is what applies.
+    pub request_body_timeout: Duration,
+    /// Most connections open at once, event streams included; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl ServerConfig {
+    /// The time a body has to arrive: `request_body_timeout`, but never beyond `request_timeout`, so a slow
+    /// client is answered `408 request_timeout` before the backstop could blame a runtime for it.
+    pub fn body_timeout(&self) -> Duration {
+        self.request_body_timeout.min(self.request_timeout)
+    }
 }
 
 /// The runtime the backend process owns.
@@ -184,6 +198,9 @@ impl fmt::Debug for ServerConfig {
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("max_event_streams", &self.max_event_streams)
             .field("max_event_streams_per_client", &self.max_event_streams_per_client)
+            .field("request_head_timeout", &self.request_head_timeout)
+            .field("request_body_timeout", &self.request_body_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }

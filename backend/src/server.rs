@@ -4,6 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use api_http::{RequestLimitsLayer, ServeLimits};
 use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
 use sources::EmbeddedSource;
@@ -72,9 +73,6 @@ pub enum BackendError {
         /// Why.
         source: std::io::Error,
     },
-    /// The server failed while serving.
-    #[error("server error: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 impl Backend {
@@ -113,7 +111,10 @@ impl Backend {
             body_limit_bytes: self.config.server.body_limit_bytes,
             request_timeout: self.config.server.request_timeout,
         };
-        api::router(state, guard, limits)
+        let body = RequestLimitsLayer::new(self.config.server.body_limit_bytes, self.config.server.body_timeout());
+        // Outside the whole API: one `Host` before the guard reads it, a declared oversize body refused
+        // before anything reads it, and a slow body answered `408` (within the request-timeout backstop).
+        api::router(state, guard, limits).layer(body)
     }
 
     /// Opens the listening socket at the configured address.
@@ -241,7 +242,9 @@ impl Listening {
     }
 
     /// Serves until `shutdown` resolves, then closes every stream, lets in-flight requests finish and stops
-    /// the embedded runtime.
+    /// the embedded runtime. Request heads must arrive within `server.request_head_timeout_secs`, and at most
+    /// `server.max_connections` connections are open at once; requests see the peer's address, which the
+    /// event stream bound counts streams by.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), BackendError> {
         let Listening { backend, listener, local } = self;
         let app = backend.router(local);
@@ -251,10 +254,11 @@ impl Listening {
             // Open WebSockets would keep a graceful shutdown waiting forever: end their streams first.
             registry.close_all(CloseReason::Shutdown);
         };
-        // Peers' addresses let the event stream bound count streams per client.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, app).with_graceful_shutdown(stop).await;
+        let server = &backend.config.server;
+        let limits =
+            ServeLimits { header_read_timeout: server.request_head_timeout, max_connections: server.max_connections };
+        api_http::serve(listener, app, limits, stop).await;
         backend.shutdown().await;
-        served.map_err(BackendError::Serve)
+        Ok(())
     }
 }

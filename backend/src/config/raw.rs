@@ -55,6 +55,15 @@ pub(super) struct RawServer {
     /// Most Browser event streams one client address may hold.
     #[serde(default = "default_max_event_streams_per_client")]
     pub(super) max_event_streams_per_client: i64,
+    /// Longest wait, in seconds, for a request head, and for the next one on a kept-alive connection.
+    #[serde(default = "default_request_head_timeout_secs")]
+    pub(super) request_head_timeout_secs: i64,
+    /// Longest a request body may take to arrive whole, in seconds (at most `request_timeout_secs`).
+    #[serde(default = "default_request_body_timeout_secs")]
+    pub(super) request_body_timeout_secs: i64,
+    /// Most connections open at once, event streams included.
+    #[serde(default = "default_max_connections")]
+    pub(super) max_connections: i64,
 }
 
 /// `[embedded]`: the runtime the backend owns.
@@ -98,6 +107,22 @@ pub(super) const fn default_max_event_streams_per_client() -> i64 {
     256
 }
 
+/// A slow link sends a head in well under a second; 30 s leaves room for a stalled one to recover, and
+/// bounds how long a silent connection holds its place.
+pub(super) const fn default_request_head_timeout_secs() -> i64 {
+    30
+}
+
+/// A body within the size limit crosses any working link in far less.
+pub(super) const fn default_request_body_timeout_secs() -> i64 {
+    30
+}
+
+/// Room for the default event streams and the requests beside them (each stream holds a connection).
+pub(super) const fn default_max_connections() -> i64 {
+    8192
+}
+
 impl Default for RawServer {
     fn default() -> Self {
         Self {
@@ -109,6 +134,9 @@ impl Default for RawServer {
             body_limit_bytes: default_body_limit_bytes(),
             max_event_streams: default_max_event_streams(),
             max_event_streams_per_client: default_max_event_streams_per_client(),
+            request_head_timeout_secs: default_request_head_timeout_secs(),
+            request_body_timeout_secs: default_request_body_timeout_secs(),
+            max_connections: default_max_connections(),
         }
     }
 }

@@ -119,11 +119,39 @@ fn defaults_apply_when_no_files_exist() {
     assert!(config.server.access_token_ref.is_none());
     assert_eq!(config.server.request_timeout, Duration::from_secs(60));
     assert_eq!(config.server.body_limit_bytes, 262_144);
+    assert_eq!(config.server.request_head_timeout, Duration::from_secs(30));
+    assert_eq!(config.server.request_body_timeout, Duration::from_secs(30));
+    assert_eq!(config.server.body_timeout(), Duration::from_secs(30));
+    assert_eq!(config.server.max_connections, 8192);
     assert_eq!(config.embedded.store, StoreKind::Memory);
     assert_eq!(config.embedded.data_dir, None);
     assert_eq!(config.embedded.profiles_file, None);
     assert!(config.runtimes.is_empty());
     assert!(views(&config).is_empty());
+}
+
+#[test]
+fn connection_limits_are_read_from_files_and_variables_and_checked() {
+    let ws = Workspace::new();
+    ws.base("[server]\nrequest_head_timeout_secs = 5\nrequest_body_timeout_secs = 120\nrequest_timeout_secs = 20\n");
+    let vars = [("YOI_BACKEND_SERVER__MAX_CONNECTIONS", "100")];
+    let config = ws.load(&vars, &CliOverrides::default()).unwrap();
+    assert_eq!(config.server.request_head_timeout, Duration::from_secs(5));
+    assert_eq!(config.server.request_body_timeout, Duration::from_secs(120));
+    assert_eq!(config.server.body_timeout(), Duration::from_secs(20), "a body never outlasts the backstop");
+    assert_eq!(config.server.max_connections, 100);
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+
+    let base =
+        ws.base("[server]\nrequest_head_timeout_secs = 0\nrequest_body_timeout_secs = 3601\nmax_connections = 0\n");
+    let problems = ws.problems(&[], &CliOverrides::default());
+    let b = base.display();
+    let expected = [
+        format!("{b}:2: server.request_head_timeout_secs: must be between 1 and 3600"),
+        format!("{b}:3: server.request_body_timeout_secs: must be between 1 and 3600"),
+        format!("{b}:4: server.max_connections: must be between 1 and 1000000"),
+    ];
+    assert_eq!(problems, expected);
 }
 
 #[test]

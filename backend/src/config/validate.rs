@@ -21,6 +21,10 @@ const REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
 const BODY_LIMIT_BYTES: std::ops::RangeInclusive<i64> = 1024..=16 * 1024 * 1024;
 /// Accepted event stream bounds.
 const EVENT_STREAMS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
+/// Accepted `server.request_head_timeout_secs` and `server.request_body_timeout_secs`: a second to an hour.
+const READ_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
+/// Accepted `server.max_connections`.
+const MAX_CONNECTIONS: std::ops::RangeInclusive<i64> = 1..=1_000_000;
 /// Accepted `embedded.idle_timeout_secs`: off, or up to a year.
 const IDLE_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 0..=366 * 24 * 3600;
 /// Data directory of the fs store when `embedded.data_dir` is not set, relative to the workspace.
@@ -142,6 +146,12 @@ impl Checker<'_> {
         let streams = self.in_range(&at.key("max_event_streams"), raw.max_event_streams, EVENT_STREAMS);
         let per_client =
             self.in_range(&at.key("max_event_streams_per_client"), raw.max_event_streams_per_client, EVENT_STREAMS);
+        let head =
+            self.in_range(&at.key("request_head_timeout_secs"), raw.request_head_timeout_secs, READ_TIMEOUT_SECS);
+        let body =
+            self.in_range(&at.key("request_body_timeout_secs"), raw.request_body_timeout_secs, READ_TIMEOUT_SECS);
+        let connections = self.in_range(&at.key("max_connections"), raw.max_connections, MAX_CONNECTIONS);
+        let secs = |secs: Option<i64>| Some(Duration::from_secs(secs?.try_into().ok()?));
         Some(ServerConfig {
             bind: bind?,
             allowed_hosts: allowed_hosts?,
@@ -151,6 +161,9 @@ impl Checker<'_> {
             body_limit_bytes: body_limit?.try_into().ok()?,
             max_event_streams: streams?.try_into().ok()?,
             max_event_streams_per_client: per_client?.try_into().ok()?,
+            request_head_timeout: secs(head)?,
+            request_body_timeout: secs(body)?,
+            max_connections: connections?.try_into().ok()?,
         })
     }
 

@@ -16,6 +16,9 @@ fn server(extra_hosts: &[&str]) -> ServerConfig {
         body_limit_bytes: 1 << 16,
         max_event_streams: 16,
         max_event_streams_per_client: 4,
+        request_head_timeout: std::time::Duration::from_secs(30),
+        request_body_timeout: std::time::Duration::from_secs(30),
+        max_connections: 64,
     }
 }
 
