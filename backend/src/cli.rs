@@ -10,6 +10,7 @@ use sources::spec::BuildOptions;
 
 use crate::config::{CONFIG_FILE, LOCAL_CONFIG_FILE, SecretRef};
 use crate::connections::negotiate::{self, TestReport};
+use crate::connections::rules::check_binding;
 use crate::connections::{ConnectionDraft, Workspace};
 use crate::registry::RuntimeRegistry;
 
@@ -33,7 +34,7 @@ pub enum ConnectionsCommand {
         /// Name shown in the UI [default: the id].
         #[arg(long)]
         display_name: Option<String>,
-        /// Where the token is read from: env:YOI_RUNTIME_TOKEN_<NAME> or file:.yoi/secrets/<name>.
+        /// Where the token is read from: env:YOI_RUNTIME_TOKEN_<ID> or file:.yoi/secrets/<id>.
         #[arg(long)]
         token_ref: Option<String>,
     },
@@ -146,7 +147,9 @@ async fn test(
         (id, Some(endpoint)) => {
             let id = id.unwrap_or_else(|| "candidate".to_owned());
             let draft = ConnectionDraft { display_name: id.clone(), id, endpoint, token_ref };
-            draft.check()?.spec(&workspace.dir)?
+            let candidate = draft.check()?.spec(&workspace.dir)?;
+            check_binding(&candidate, &workspace.load()?, &workspace.dir)?;
+            candidate
         }
         (Some(id), None) => {
             let config = workspace.load()?;

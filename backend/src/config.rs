@@ -31,7 +31,7 @@ use serde::Deserialize;
 pub use error::{ConfigError, Location, Problem};
 pub use fields::{DisplayNameError, MAX_DISPLAY_NAME_CHARS, check_display_name};
 pub use secrets::{MAX_SECRET_FILE_BYTES, Secret, SecretRef, SecretRefError};
-pub use sources::remote_http::endpoint::{EndpointError, parse_endpoint};
+pub use sources::remote_http::endpoint::{EndpointError, normalized_endpoint, parse_endpoint};
 pub use sources::spec::{LocalCompatSpec, RemoteSpec, SourceSpec};
 
 /// The shared configuration file, relative to the workspace directory.

@@ -181,9 +181,13 @@ impl Connections {
         Ok(negotiate::test(connection, &self.registry, &self.options).await)
     }
 
-    /// Tests a connection before it is saved; nothing is written.
+    /// Tests a connection before it is saved; nothing is written. A token reference bound to a saved
+    /// connection is only used for that connection's own endpoint.
     pub async fn test_candidate(&self, draft: ConnectionDraft) -> Result<TestReport, ApiError> {
         let connection = draft.check()?.spec(&self.workspace.dir)?;
+        let workspace = self.workspace.clone();
+        let config = blocking(move || workspace.load()).await?;
+        rules::check_binding(&connection, &config, &self.workspace.dir)?;
         Ok(negotiate::test(connection, &self.registry, &self.options).await)
     }
 

@@ -206,11 +206,11 @@ fn layered(
 ) -> SourceStack {
     let stack = ServiceBuilder::new()
         // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
-        .layer(SanitizeLayer::new(sanitizer))
+        .layer(SanitizeLayer::new(sanitizer.clone()))
         // Fails calls at once while the source is known down, and wakes the monitor when one fails so.
         .option_layer(monitor.map(CircuitLayer::new))
         // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.
-        .layer(MapErrorLayer::new(runtime_id.clone()))
+        .layer(MapErrorLayer::new(runtime_id.clone(), sanitizer))
         // Bounds each call, waiting for a bulkhead slot included, so a hung source cannot hold a caller.
         .layer(DeadlineLayer::new(settings.deadlines.clone()))
         // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.

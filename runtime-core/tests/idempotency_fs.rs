@@ -29,6 +29,21 @@ const CHILD_ROUND: &str = "IDEMPOTENCY_CRASH_ROUND";
 const WRITERS: usize = 4;
 const COMMANDS: &str = "commands.jsonl";
 
+/// Opens the store in `dir`, waiting while it is locked. Another test of this binary forks crash children;
+/// until a child execs it holds copies of every descriptor open at the fork, this store's lock among them,
+/// so a store reopened right after being closed may find its lock held for a moment.
+fn open_when_free(dir: &Path, options: FsOptions) -> FsStore {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match FsStore::open(dir, options.clone()) {
+            Err(runtime_core::store::StoreError::Locked) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.expect("the store opens"),
+        }
+    }
+}
+
 fn key(raw: &str) -> Option<IdempotencyKey> {
     Some(IdempotencyKey::parse(raw).unwrap())
 }
@@ -53,7 +68,7 @@ fn keys_on_disk(dir: &Path) -> Vec<String> {
 async fn keys_survive_a_clean_restart_and_their_repeats_change_nothing() {
     let dir = data_dir();
     let executor = Arc::new(ScriptedExecutor::default());
-    let store = Arc::new(FsStore::open(dir.path(), FsOptions::default()).unwrap());
+    let store = Arc::new(open_when_free(dir.path(), FsOptions::default()));
     let runtime = start(config(), &executor, store).await;
     let created = run(&runtime, Command::Create(fast()), "create").await;
     let w = created.clone().into_create().unwrap().summary.worker_id;
@@ -67,7 +82,7 @@ async fn keys_survive_a_clean_restart_and_their_repeats_change_nothing() {
     drop(runtime);
     assert_eq!(keys_on_disk(dir.path()), ["create", "input", "stop"], "shutdown checkpoints the keys");
 
-    let store = Arc::new(FsStore::open(dir.path(), FsOptions::default()).unwrap());
+    let store = Arc::new(open_when_free(dir.path(), FsOptions::default()));
     let runtime = start(config(), &executor, store.clone()).await;
     let transcript = runtime.transcript(&w, Default::default()).await.unwrap().entries;
     let before = (store.stats().batches, runtime.summary().last_event_seq);
@@ -114,7 +129,7 @@ fn crash_child_sends_keyed_commands_until_killed() {
     let (Ok(dir), Ok(round)) = (std::env::var(CHILD_DIR), std::env::var(CHILD_ROUND)) else { return };
     let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     tokio.block_on(async move {
-        let store = Arc::new(FsStore::open(Path::new(&dir), crash_options()).unwrap());
+        let store = Arc::new(open_when_free(Path::new(&dir), crash_options()));
         let runtime = start(config(), &Arc::new(ScriptedExecutor::default()), store).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut tasks = Vec::new();
@@ -189,7 +204,7 @@ fn kill_child_after(dir: &Path, round: usize, after: Duration) -> Vec<Acked> {
 /// Reopens the killed directory and sends every acknowledged command again under its key: each gets its
 /// first ack, and nothing is stored or created.
 async fn repeat_everything(dir: &Path, acked: &[Acked]) {
-    let store = Arc::new(FsStore::open(dir, crash_options()).unwrap());
+    let store = Arc::new(open_when_free(dir, crash_options()));
     let runtime = start(config(), &Arc::new(ScriptedExecutor::default()), store.clone()).await;
     // Batches, not the event seq: the repairs' events may still be on their way to the feed, and no event
     // is durable without a batch.
@@ -265,7 +280,7 @@ fn loaded_keys(records: &[Arc<CommandRecord>]) -> Vec<(&str, &str)> {
 #[tokio::test]
 async fn a_checkpoint_prunes_keys_past_the_window_and_the_oldest_beyond_the_capacity() {
     let dir = data_dir();
-    let store = FsStore::open(dir.path(), hour_window(2)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(2));
     let minute = Duration::from_secs(60);
     for record in [
         remembered("stale", "f", Duration::from_secs(2 * 3600)),
@@ -277,7 +292,7 @@ async fn a_checkpoint_prunes_keys_past_the_window_and_the_oldest_beyond_the_capa
     }
     store.close().await.unwrap();
     assert_eq!(keys_on_disk(dir.path()), ["older", "newest"]);
-    let store = FsStore::open(dir.path(), hour_window(2)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(2));
     assert_eq!(loaded_keys(&store.load().unwrap().commands), [("older", "f"), ("newest", "f")]);
 }
 
@@ -289,7 +304,7 @@ async fn a_key_used_again_after_its_window_keeps_its_new_command_across_checkpoi
 
     // Through a checkpoint (a clean close).
     let dir = data_dir();
-    let store = FsStore::open(dir.path(), hour_window(100)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(100));
     store.append(vec![Record::Command(old())]).wait().await.unwrap();
     store.append(vec![Record::Command(new())]).wait().await.unwrap();
     store.close().await.unwrap();
@@ -297,15 +312,15 @@ async fn a_key_used_again_after_its_window_keeps_its_new_command_across_checkpoi
 
     // Through a crash: the journal is replayed at the next open, once read-only and once for real.
     let dir = data_dir();
-    let store = FsStore::open(dir.path(), hour_window(100)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(100));
     store.append(vec![Record::Command(old())]).wait().await.unwrap();
     store.append(vec![Record::Command(new())]).wait().await.unwrap();
     drop(store);
     assert_eq!(loaded_keys(&read_snapshot(dir.path(), 10_000).unwrap().commands), [("k", "second request")]);
-    let store = FsStore::open(dir.path(), hour_window(100)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(100));
     assert_eq!(loaded_keys(&store.load().unwrap().commands), [("k", "second request")]);
     store.close().await.unwrap();
     assert_eq!(keys_on_disk(dir.path()), ["k"]);
-    let store = FsStore::open(dir.path(), hour_window(100)).unwrap();
+    let store = open_when_free(dir.path(), hour_window(100));
     assert_eq!(loaded_keys(&store.load().unwrap().commands), [("k", "second request")]);
 }

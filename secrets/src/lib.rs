@@ -35,6 +35,9 @@ pub enum SecretRef {
 #[derive(Clone)]
 pub struct Secret(String);
 
+/// Longest secret reference accepted: room for any sensible path, and a bound on what is written to a file.
+pub const MAX_REF_LEN: usize = 1024;
+
 /// Why a secret reference is invalid or cannot be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SecretRefError {
@@ -52,6 +55,12 @@ pub enum SecretRefError {
     /// `file:` names no file.
     #[error("secret reference `file:` names no file")]
     EmptyPath,
+    /// `file:` holds a control character (a NUL would cut the path short where the OS reads it).
+    #[error("secret reference `file:` must not contain control characters")]
+    ControlInPath,
+    /// The reference is longer than [`MAX_REF_LEN`].
+    #[error("secret reference must be at most {MAX_REF_LEN} characters")]
+    TooLong,
     /// The referenced environment variable is not set.
     #[error("the environment variable named by the secret reference is not set")]
     EnvMissing,
@@ -75,12 +84,18 @@ pub enum SecretRefError {
 impl SecretRef {
     /// Parses `env:NAME` or `file:PATH`.
     pub fn parse(s: &str) -> Result<SecretRef, SecretRefError> {
+        if s.len() > MAX_REF_LEN {
+            return Err(SecretRefError::TooLong);
+        }
         if let Some(name) = s.strip_prefix("env:") {
             check_env_name(name)?;
             Ok(Self::Env(name.to_owned()))
         } else if let Some(path) = s.strip_prefix("file:") {
             if path.is_empty() {
                 return Err(SecretRefError::EmptyPath);
+            }
+            if path.chars().any(char::is_control) {
+                return Err(SecretRefError::ControlInPath);
             }
             Ok(Self::File(PathBuf::from(path)))
         } else {

@@ -251,6 +251,19 @@ impl RuntimeSource for MockSource {
                     reply_seq: Some(3),
                 },
             ),
+            event(
+                3,
+                EventBody::TurnCancelled {
+                    turn_id: 2,
+                    transcript_seq: 4,
+                    reason: Some(format!("cancelled because {planted}")),
+                    reply_seq: None,
+                },
+            ),
+            event(
+                4,
+                EventBody::WorkerStopped { transcript_seq: 5, reason: Some(format!("stopped because {planted}")) },
+            ),
             StreamFrame::Closed {
                 reason: CloseReason::SourceFailed,
                 message: format!("gone: {planted}"),

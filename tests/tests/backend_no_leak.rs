@@ -52,6 +52,8 @@ async fn no_canary_reaches_a_browser_or_a_log() {
 
     let planted = format!("{ENDPOINT}/v1 {HOST_PORT} {TOKEN} {TOKEN_REF} {DATA_DIR} {LOOSE_PATH} {LOOSE_URL}");
     let failure = ApiError::new(ErrorCode::RuntimeUnavailable, format!("cannot reach: {planted}"));
+    // An internal error's detail is logged, never answered: the log line must be scrubbed as well.
+    let broken = ApiError::new(ErrorCode::Internal, format!("store failed: {planted}"));
     let served = serve_backend(|builder| {
         builder
             .source_with_secrets(
@@ -59,12 +61,13 @@ async fn no_canary_reaches_a_browser_or_a_log() {
                 sanitizer("leaky"),
             )
             .source_with_secrets(Arc::new(MockSource::new("failing", Answer::Fail(failure))), sanitizer("failing"))
+            .source_with_secrets(Arc::new(MockSource::new("broken", Answer::Fail(broken))), sanitizer("broken"))
     })
     .await;
 
     let mut seen = String::new();
     let http = reqwest::Client::new();
-    for runtime in ["leaky", "failing"] {
+    for runtime in ["leaky", "failing", "broken"] {
         let base = format!("{}/api/runtimes/{runtime}", served.base);
         let calls: &[(Method, String, Option<&str>)] = &[
             (Method::GET, base.clone(), None),
@@ -125,10 +128,14 @@ async fn no_canary_reaches_a_browser_or_a_log() {
     assert!(seen.contains("described <endpoint of leaky>"), "profiles came back scrubbed");
     assert!(seen.contains("model <endpoint of leaky>"), "reply facts came back scrubbed");
     assert!(logged.contains("source call failed"), "the failing runtime was logged (scrubbed)");
+    assert!(logged.contains("store failed: <endpoint of broken>"), "the internal detail was logged, scrubbed");
+    assert!(seen.contains("stopped because <endpoint of leaky>"), "event reasons came back scrubbed");
     // Runtime-written text loses unregistered locations too; user content keeps them.
     assert!(seen.contains("cannot reach: <endpoint of failing>/v1"), "{seen}");
     assert!(seen.contains("failed: <endpoint of leaky>/v1"), "turn failure scrubbed");
-    for diagnostic in ["cannot reach:", "turn 1 failed:", "gone:", "ended because"] {
+    for diagnostic in
+        ["cannot reach:", "turn 1 failed:", "gone:", "ended because", "cancelled because", "stopped because"]
+    {
         for line in seen.split(diagnostic).skip(1) {
             let text = line.split('"').next().unwrap_or_default();
             assert!(!text.contains(LOOSE_PATH) && !text.contains(LOOSE_URL), "{diagnostic}{text}");

@@ -188,7 +188,7 @@ async fn every_misuse_gets_its_code_and_names_the_field() {
     let path = served.workspace().join(".yoi/workspace-backend.local.toml");
     let broken = format!("{}\n[server\n", local_file(&served));
     std::fs::write(&path, &broken).unwrap();
-    body["id"] = json!("other");
+    (body["id"], body["token_ref"]) = (json!("other"), json!("file:.yoi/secrets/other"));
     let (status, answer) = post(body).await;
     assert_eq!((status, code(&answer).0), (422, Some(ErrorCode::ConfigInvalid)), "{answer}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
@@ -231,19 +231,21 @@ async fn tests_report_what_they_observe_and_write_nothing() {
     let (_, report) = test(json!({"id": "dead", "endpoint": dead, "display_name": "Dead"})).await;
     assert_eq!((report["compatible"].as_bool(), diagnostic(&report)), (Some(false), "runtime_unavailable".into()));
 
+    let secrets = served.workspace().join(".yoi/secrets");
     let mut wrong_token = dev(&runtime);
-    wrong_token["token_ref"] = json!("file:.yoi/secrets/wrong");
-    std::fs::write(served.workspace().join(".yoi/secrets/wrong"), "not-the-token").unwrap();
+    (wrong_token["id"], wrong_token["token_ref"]) = (json!("wrong"), json!("file:.yoi/secrets/wrong"));
+    std::fs::write(secrets.join("wrong"), "not-the-token").unwrap();
     let (_, report) = test(wrong_token).await;
     assert_eq!(diagnostic(&report), "runtime_auth_failed", "{report}");
 
     let mut unset = dev(&runtime);
-    unset["token_ref"] = json!("env:YOI_RUNTIME_TOKEN_SURELY_UNSET");
+    (unset["id"], unset["token_ref"]) = (json!("surely-unset"), json!("env:YOI_RUNTIME_TOKEN_SURELY_UNSET"));
     let (_, report) = test(unset).await;
     assert_eq!(diagnostic(&report), "runtime_auth_failed", "fails closed: {report}");
 
     let mut other_id = dev(&runtime);
-    other_id["id"] = json!("prod");
+    (other_id["id"], other_id["token_ref"]) = (json!("prod"), json!("file:.yoi/secrets/prod"));
+    std::fs::write(secrets.join("prod"), TOKEN).unwrap();
     let (_, report) = test(other_id).await;
     assert_eq!((report["compatible"].as_bool(), diagnostic(&report)), (Some(true), "id_mismatch".into()));
 
@@ -327,4 +329,176 @@ async fn unknown_keys_are_listed_as_warnings_and_an_add_keeps_them() {
     let after = local_file(&served);
     assert!(after.starts_with(&text), "the unknown keys and everything else are kept:\n{after}");
     assert!(after.contains("[[runtimes.remote]]\nid = \"dev\""), "{after}");
+}
+
+/// A listener that records every request head it is sent and answers 404: where a hostile caller would
+/// like the backend to deliver a runtime's token.
+async fn eavesdropper() -> (String, std::sync::Arc<parking_lot::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let heard = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let record = heard.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                record.lock().push(String::from_utf8_lossy(&request[..n]).into_owned());
+                let answer = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), heard)
+}
+
+/// Issue 14, hole 1: a saved connection's token reference cannot be aimed at another endpoint, by a
+/// candidate test or an add, under the connection's own id or another one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_reference_is_only_ever_sent_to_the_endpoint_it_was_saved_with() {
+    let (runtime, served) = setup().await;
+    let url = format!("{}{CONNECTIONS}", served.base);
+    assert_eq!(call(reqwest::Method::POST, url.clone(), Some(dev(&runtime))).await.0, 201);
+    let before = local_file(&served);
+    let (elsewhere, heard) = eavesdropper().await;
+
+    for (id, token_ref) in
+        [("dev", "file:.yoi/secrets/dev"), ("evil", "file:.yoi/secrets/dev"), ("evil", "env:YOI_RUNTIME_TOKEN_DEV")]
+    {
+        let draft = json!({"id": id, "endpoint": elsewhere, "display_name": "Evil", "token_ref": token_ref});
+        for route in [format!("{url}/test"), url.clone()] {
+            let (status, body) = call(reqwest::Method::POST, route.clone(), Some(draft.clone())).await;
+            // Adding a second `dev` is refused before its token reference is looked at.
+            let expected = if id == "dev" && route == url {
+                (409, Some(ErrorCode::DuplicateConnection), "id")
+            } else {
+                (403, Some(ErrorCode::Forbidden), "token_ref")
+            };
+            let (code, field) = code(&body);
+            assert_eq!((status, code, field.as_deref().unwrap_or("")), expected, "{route} {draft}: {body}");
+        }
+    }
+    assert_eq!(local_file(&served), before, "nothing refused was written");
+    assert!(heard.lock().is_empty(), "the backend called the other endpoint: {:?}", heard.lock());
+
+    // The saved connection itself still tests with its token.
+    let (status, report) = call(reqwest::Method::POST, format!("{url}/test"), Some(dev(&runtime))).await;
+    assert_eq!((status, &report["compatible"]), (200, &json!(true)), "{report}");
+}
+
+/// A loopback service that answers every request with `status` and the body `answer` makes of the
+/// `Authorization` header it was sent: an untrusted remote echoing what it has seen.
+async fn echoing(status: u16, answer: fn(&str) -> String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 8192];
+                let n = socket.read(&mut request).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&request[..n]).into_owned();
+                let heard = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("authorization: ").or(line.strip_prefix("Authorization: ")))
+                    .unwrap_or("")
+                    .to_owned();
+                let body = answer(&heard);
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn summary_echoing(heard: &str, name: &str, version: &str) -> String {
+    // A control character inside the token: a report that drops control characters after scrubbing would
+    // put the token back together.
+    let (head, tail) = heard.split_at(heard.len().saturating_sub(4));
+    json!({
+        "runtime_id": "echo", "display_name": format!("echo {head}\u{7}{tail}"), "status": "ready",
+        "workers": {"total": 0, "idle": 0, "busy": 0, "stopped": 0, "failed": 0},
+        "capabilities": {"read": true, "create": true, "input": true, "lifecycle": true, "transcript": true,
+            "events": true, "when_busy": ["reject"], "profiles": [{"name": "default", "executor": "echo"}]},
+        "protocol": {"name": name, "version": version, "features": ["workers.read", format!("x {heard}")]},
+        "log_id": format!("log {heard}"), "last_event_seq": 0
+    })
+    .to_string()
+}
+
+/// Issue 14, holes 3 and 9: whatever a remote sends back — its name, protocol, a foreign service's error
+/// text — reaches the test report scrubbed, and a service that is not a runtime is called so, without its
+/// words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_report_shows_nothing_a_remote_echoes_and_no_foreign_service_text() {
+    let (_runtime, served) = setup().await;
+    let url = format!("{}{CONNECTIONS}/test", served.base);
+    let echo_tokens = [
+        echoing(200, |heard| summary_echoing(heard, runtime_api::runtime::PROTOCOL_NAME, "1.0")).await,
+        echoing(200, |heard| summary_echoing(heard, &format!("other {heard}"), "1.0")).await,
+        echoing(200, |heard| summary_echoing(heard, runtime_api::runtime::PROTOCOL_NAME, &format!("9.{heard}"))).await,
+        echoing(500, |heard| json!({"error": {"code": "internal", "message": format!("boom {heard}")}}).to_string())
+            .await,
+    ];
+    let secrets = served.workspace().join(".yoi/secrets");
+    for (n, endpoint) in echo_tokens.into_iter().enumerate() {
+        let id = format!("echo-{n}");
+        std::fs::write(secrets.join(&id), TOKEN).unwrap();
+        let draft = json!({"id": id, "endpoint": endpoint, "display_name": "Echo",
+            "token_ref": format!("file:.yoi/secrets/{id}")});
+        // `call` fails the test if the token is anywhere in the answer.
+        let (status, report) = call(reqwest::Method::POST, url.clone(), Some(draft)).await;
+        assert_eq!(status, 200, "{report}");
+    }
+
+    let foreign = echoing(409, |_| {
+        json!({"error": {"code": "worker_busy", "message": "FOREIGN-TEXT from some other service"}}).to_string()
+    })
+    .await;
+    let draft = json!({"id": "web", "endpoint": foreign, "display_name": "Web"});
+    let (status, report) = call(reqwest::Method::POST, url, Some(draft)).await;
+    assert_eq!(status, 200, "{report}");
+    assert!(!report.to_string().contains("FOREIGN-TEXT"), "a foreign service's words are not shown: {report}");
+    assert_eq!((report["compatible"].as_bool(), diagnostic(&report)), (Some(false), "runtime_protocol_error".into()));
+    assert!(!report["basis"].as_str().unwrap().contains("did not answer"), "it did answer: {report}");
+}
+
+/// Issue 14, hole 8: what the settings API writes is bounded and normalized; NUL bytes, endless ports and
+/// paths that normalize away are refused, naming the field, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_fields_are_bounded_and_endpoints_written_normalized() {
+    let (runtime, served) = setup().await;
+    let url = format!("{}{CONNECTIONS}", served.base);
+    let before = local_file(&served);
+    let port = runtime.addr().port();
+    let long_port = format!("http://127.0.0.1:{}{port}", "0".repeat(10_000));
+    let bad: [(&str, Value); 5] = [
+        ("token_ref", json!("file:.yoi/secrets/dev\u{0}")),
+        ("endpoint", json!(long_port)),
+        ("endpoint", json!(format!("http://127.0.0.1:{port}/%2e%2e/"))),
+        ("endpoint", json!(format!("http://127.0.0.1:{port}/."))),
+        ("token_ref", json!(format!("file:.yoi/secrets/{}", "d".repeat(2_000)))),
+    ];
+    for (field, value) in bad {
+        let mut draft = dev(&runtime);
+        draft[field] = value;
+        let (status, body) = call(reqwest::Method::POST, url.clone(), Some(draft)).await;
+        assert_eq!((status, code(&body)), (400, (Some(ErrorCode::InvalidRequest), Some(field.to_owned()))), "{body}");
+    }
+    assert_eq!(local_file(&served), before, "nothing refused was written");
+
+    let mut draft = dev(&runtime);
+    draft["endpoint"] = json!(format!("HTTP://127.0.0.1:0{port}/"));
+    assert_eq!(call(reqwest::Method::POST, url, Some(draft)).await.0, 201);
+    assert!(
+        local_file(&served).contains(&format!("endpoint = \"http://127.0.0.1:{port}\"\n")),
+        "{}",
+        local_file(&served)
+    );
 }

@@ -7,7 +7,7 @@ use runtime_api::{ApiError, ErrorCode, RuntimeId};
 
 use super::document::ConfigDocument;
 use super::file::EditableFile;
-use super::rules::{CheckedConnection, ConnectionDraft};
+use super::rules::{CheckedConnection, ConnectionDraft, check_binding};
 use crate::config::{self, BackendConfig, CliOverrides, ConfigError, EMBEDDED_RUNTIME_ID, LOCAL_CONFIG_FILE};
 
 /// The configuration of one workspace, as the edits see it.
@@ -63,6 +63,7 @@ impl Workspace {
                     let message = format!("a runtime with id {} already exists", connection.id);
                     return Err(ApiError::new(ErrorCode::DuplicateConnection, message).with_field("id"));
                 }
+                check_binding(&connection.spec(&self.dir)?, &current, &self.dir)?;
                 add_to(document, &connection)?;
                 let text = document.render();
                 let next = self.load_with(&text)?;

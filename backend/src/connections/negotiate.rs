@@ -154,7 +154,16 @@ pub async fn test(connection: RemoteSpec, registry: &RuntimeRegistry, options: &
 fn report(id: &RuntimeId, summary: Result<RuntimeSummary, ApiError>) -> TestReport {
     let summary = match summary {
         Ok(summary) => summary,
-        Err(error) => return unreached(error.code, error.message),
+        Err(error) if answers_a_summary_call(error.code) => return unreached(error.code, error.message),
+        // A worker-runtime never answers its summary so: whatever answered is another service, and its
+        // words are not a runtime's to quote.
+        Err(error) => {
+            let message = format!(
+                "the endpoint answered with an error ({}) that no worker-runtime gives for its summary",
+                error.code.as_str()
+            );
+            return unreached(ErrorCode::RuntimeProtocolError, message);
+        }
     };
     let mut diagnostics = Vec::new();
     let own_id = summary.own_id.clone().unwrap_or_else(|| summary.runtime_id.clone());
@@ -190,6 +199,16 @@ fn report(id: &RuntimeId, summary: Result<RuntimeSummary, ApiError>) -> TestRepo
     }
 }
 
+/// Whether `code` is a way a summary call can fail: the backend's own transport and protocol judgements, or
+/// a runtime's internal error.
+fn answers_a_summary_call(code: ErrorCode) -> bool {
+    use ErrorCode::*;
+    matches!(
+        code,
+        RuntimeUnavailable | RuntimeTimeout | RuntimeAuthFailed | RuntimeProtocolError | RuntimeIncompatible | Internal
+    )
+}
+
 /// A report for a runtime that could not be asked, did not answer, or answered what this backend cannot use;
 /// `message` says which, in the words of the call that failed.
 fn unreached(code: ErrorCode, message: String) -> TestReport {
@@ -200,6 +219,7 @@ fn unreached(code: ErrorCode, message: String) -> TestReport {
         ErrorCode::RuntimeAuthFailed => {
             "the runtime did not accept the backend's credentials, so its protocol is unknown".to_owned()
         }
+        ErrorCode::Internal => "the runtime answered with an internal error, so its protocol is unknown".to_owned(),
         _ => "the runtime did not answer, so its protocol is unknown".to_owned(),
     };
     let unknown = match code {

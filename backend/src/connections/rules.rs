@@ -1,13 +1,13 @@
 //! What a connection added through the settings API or the CLI must satisfy, each problem naming its field.
 
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
-use runtime_api::{ApiError, RuntimeId};
+use runtime_api::{ApiError, ErrorCode, RuntimeId};
 use serde::Deserialize;
 use url::Url;
 use utoipa::ToSchema;
 
-use crate::config::{RemoteSpec, SecretRef, check_display_name, parse_endpoint};
+use crate::config::{BackendConfig, RemoteSpec, SecretRef, check_display_name, normalized_endpoint, parse_endpoint};
 
 /// Prefix of the environment variables the settings API may name as a token reference.
 pub const TOKEN_ENV_PREFIX: &str = "YOI_RUNTIME_TOKEN_";
@@ -24,19 +24,21 @@ pub struct ConnectionDraft {
     pub endpoint: String,
     /// Name shown in the UI.
     pub display_name: String,
-    /// Where the token is read from (`env:YOI_RUNTIME_TOKEN_*` or `file:.yoi/secrets/...`); never the token.
+    /// Where the token is read from: `env:YOI_RUNTIME_TOKEN_<ID>` or `file:.yoi/secrets/<id>`, the connection's
+    /// own variable or file; never the token.
     #[serde(default)]
     pub token_ref: Option<String>,
 }
 
-/// A draft that passed every rule; the strings are kept as typed, for the config file.
+/// A draft that passed every rule; the strings are kept as typed for the config file, but for the endpoint,
+/// which is written in its one normalized spelling.
 #[derive(Debug, Clone)]
 pub struct CheckedConnection {
     /// The id.
     pub id: RuntimeId,
     /// The endpoint, parsed.
     pub endpoint: Url,
-    /// The endpoint as typed.
+    /// The endpoint as written to the file: normalized, without a trailing slash.
     pub endpoint_text: String,
     /// The display name.
     pub display_name: String,
@@ -51,12 +53,13 @@ impl ConnectionDraft {
         // other runtimes are known.
         let id = RuntimeId::parse(self.id.trim()).map_err(|err| field_error("id", err))?;
         check_display_name(&self.display_name).map_err(|err| field_error("display_name", err))?;
-        let endpoint_text = self.endpoint.trim().to_owned();
-        let endpoint = parse_endpoint(&endpoint_text).map_err(|err| field_error("endpoint", err))?;
+        let endpoint = parse_endpoint(self.endpoint.trim()).map_err(|err| field_error("endpoint", err))?;
+        let endpoint_text = normalized_endpoint(&endpoint);
         let token_ref = match self.token_ref.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => {
                 check_token_ref(text).map_err(|message| field_error("token_ref", message))?;
+                check_owner(text, &id)?;
                 Some(text.to_owned())
             }
         };
@@ -83,6 +86,68 @@ impl CheckedConnection {
     }
 }
 
+/// The token references connection `id` may name through the settings API: its own variable and its own
+/// file. Tying a reference to one id means a request naming another connection's reference is visibly a
+/// request for another connection's token.
+pub fn own_token_refs(id: &RuntimeId) -> [String; 2] {
+    let variable: String = id.as_str().chars().map(|c| if c == '-' { '_' } else { c.to_ascii_uppercase() }).collect();
+    [format!("env:{TOKEN_ENV_PREFIX}{variable}"), format!("file:{TOKEN_FILE_DIR}/{id}")]
+}
+
+/// Refuses a reference of the namespace that is not `id`'s own.
+fn check_owner(text: &str, id: &RuntimeId) -> Result<(), ApiError> {
+    let [variable, file] = own_token_refs(id);
+    if text == variable || text == file {
+        return Ok(());
+    }
+    let message = format!(
+        "token reference {text} is not connection {id}'s own: a connection reads its token from {variable} or {file}"
+    );
+    Err(ApiError::new(ErrorCode::Forbidden, message).with_field("token_ref"))
+}
+
+/// Refuses `candidate` when its token reference is bound to a configured connection with another id or
+/// endpoint: a token is only ever sent to the endpoint its connection was saved with.
+pub fn check_binding(candidate: &RemoteSpec, config: &BackendConfig, workspace: &Path) -> Result<(), ApiError> {
+    let Some(wanted) = &candidate.token_ref else { return Ok(()) };
+    let wanted = comparable(wanted, workspace);
+    let bound = config.runtimes.iter().filter_map(|spec| spec.as_connection()).find(|saved| {
+        saved.token_ref.as_ref().is_some_and(|r| comparable(r, workspace) == wanted)
+            && (saved.id != candidate.id || saved.endpoint != candidate.endpoint)
+    });
+    match bound {
+        None => Ok(()),
+        Some(saved) => {
+            let message = format!(
+                "the token reference is bound to connection {}; a token is only sent to the endpoint its \
+                 connection was saved with",
+                saved.id
+            );
+            Err(ApiError::new(ErrorCode::Forbidden, message).with_field("token_ref"))
+        }
+    }
+}
+
+/// A reference in a form two spellings of the same secret share: files absolute, `.` and `..` resolved.
+fn comparable(reference: &SecretRef, workspace: &Path) -> SecretRef {
+    match reference.clone().resolved_against(workspace) {
+        SecretRef::File(path) => {
+            let mut plain = PathBuf::new();
+            for component in path.components() {
+                match component {
+                    Component::ParentDir => {
+                        plain.pop();
+                    }
+                    Component::CurDir => {}
+                    other => plain.push(other),
+                }
+            }
+            SecretRef::File(plain)
+        }
+        env => env,
+    }
+}
+
 /// `invalid_request` about one field.
 pub fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
     let message = message.to_string();
@@ -98,7 +163,7 @@ pub fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
 pub fn check_token_ref(text: &str) -> Result<(), String> {
     let outside = || {
         format!(
-            "only `env:{TOKEN_ENV_PREFIX}<NAME>` or `file:{TOKEN_FILE_DIR}/<name>` references can be set here; \
+            "only `env:{TOKEN_ENV_PREFIX}<ID>` or `file:{TOKEN_FILE_DIR}/<id>` references can be set here; \
              other references can be set by editing the config file"
         )
     };
@@ -166,6 +231,20 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_may_name_only_its_own_variable_or_file() {
+        let id = RuntimeId::parse("dev-2").unwrap();
+        assert_eq!(own_token_refs(&id), ["env:YOI_RUNTIME_TOKEN_DEV_2", "file:.yoi/secrets/dev-2"]);
+        for own in ["env:YOI_RUNTIME_TOKEN_DEV_2", "file:.yoi/secrets/dev-2"] {
+            assert!(draft("dev-2", "http://h", "Dev", Some(own)).check().is_ok(), "{own}");
+        }
+        for foreign in ["env:YOI_RUNTIME_TOKEN_PROD", "file:.yoi/secrets/prod", "file:.yoi/secrets/dev-2/x"] {
+            let error = draft("dev-2", "http://h", "Dev", Some(foreign)).check().unwrap_err();
+            assert_eq!((error.code, error.field.as_deref()), (ErrorCode::Forbidden, Some("token_ref")), "{foreign}");
+            assert!(error.message.contains("env:YOI_RUNTIME_TOKEN_DEV_2"), "says what to use: {}", error.message);
+        }
+    }
+
+    #[test]
     fn token_references_stay_inside_the_runtime_token_namespace() {
         for good in [
             "env:YOI_RUNTIME_TOKEN_DEV",
@@ -186,6 +265,8 @@ mod tests {
             "file:../.yoi/secrets/x",
             "vault:x",
             "YOI_RUNTIME_TOKEN_DEV",
+            "file:.yoi/secrets/dev\0",
+            "file:.yoi/secrets/d\nev",
         ] {
             assert!(check_token_ref(bad).is_err(), "{bad}");
         }

@@ -4,6 +4,7 @@
 //! above it every error is an [`ApiError`] that names this runtime. Anything unexpected becomes `internal`,
 //! with its detail in the log and not in the response.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::FutureExt;
@@ -11,18 +12,21 @@ use futures::future::BoxFuture;
 use runtime_api::{ApiError, ErrorCode, RuntimeId};
 
 use super::deadline::DeadlineExceeded;
-use super::{BoxError, SourceRequest, SourceResponse};
+use super::{BoxError, Sanitizer, SourceRequest, SourceResponse};
 
 /// Types the errors of the wrapped service.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MapErrorLayer {
     runtime_id: RuntimeId,
+    /// Scrubs the detail this layer logs: it sits below the sanitize layer, and a log line may carry no
+    /// registered secret either (SPEC §10).
+    sanitizer: Arc<Sanitizer>,
 }
 
 impl MapErrorLayer {
-    /// Errors will name `runtime_id`.
-    pub fn new(runtime_id: RuntimeId) -> Self {
-        MapErrorLayer { runtime_id }
+    /// Errors will name `runtime_id`; logged details are scrubbed by `sanitizer`.
+    pub fn new(runtime_id: RuntimeId, sanitizer: Arc<Sanitizer>) -> Self {
+        MapErrorLayer { runtime_id, sanitizer }
     }
 }
 
@@ -30,15 +34,15 @@ impl<S> tower::Layer<S> for MapErrorLayer {
     type Service = MapError<S>;
 
     fn layer(&self, inner: S) -> MapError<S> {
-        MapError { inner, runtime_id: self.runtime_id.clone() }
+        MapError { inner, layer: self.clone() }
     }
 }
 
 /// The service of [`MapErrorLayer`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MapError<S> {
     inner: S,
-    runtime_id: RuntimeId,
+    layer: MapErrorLayer,
 }
 
 impl<S> tower::Service<SourceRequest> for MapError<S>
@@ -51,33 +55,37 @@ where
     type Future = BoxFuture<'static, Result<SourceResponse, ApiError>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiError>> {
-        self.inner.poll_ready(cx).map_err(|e| classify(&self.runtime_id, e))
+        let layer = &self.layer;
+        self.inner.poll_ready(cx).map_err(|e| classify(&layer.runtime_id, &layer.sanitizer, e))
     }
 
     fn call(&mut self, request: SourceRequest) -> Self::Future {
-        let runtime_id = self.runtime_id.clone();
+        let layer = self.layer.clone();
         let call = self.inner.call(request);
-        async move { call.await.map_err(|e| classify(&runtime_id, e)) }.boxed()
+        async move { call.await.map_err(|e| classify(&layer.runtime_id, &layer.sanitizer, e)) }.boxed()
     }
 }
 
-/// Maps a stack error to its code.
-pub fn classify(runtime_id: &RuntimeId, error: BoxError) -> ApiError {
+/// Maps a stack error to its code; any detail logged is scrubbed by `sanitizer` first.
+pub fn classify(runtime_id: &RuntimeId, sanitizer: &Sanitizer, error: BoxError) -> ApiError {
     let error = match error.downcast::<ApiError>() {
         Ok(api) => *api,
         Err(error) => match error.downcast::<DeadlineExceeded>() {
             Ok(exceeded) => ApiError::timed_out(runtime_id, exceeded.0),
             Err(other) => {
-                tracing::error!(runtime_id = %runtime_id, error = %other, "unexpected error from a source");
+                let mut detail = other.to_string();
+                sanitizer.diagnostic(&mut detail);
+                tracing::error!(runtime_id = %runtime_id, error = %detail, "unexpected error from a source");
                 ApiError::internal()
             }
         },
     };
     let mut error = error;
     if error.code == ErrorCode::Internal && error.message != "internal error" {
-        // A source's internal detail belongs in the log; diagnostics and every response show only this.
-        tracing::error!(runtime_id = %runtime_id, detail = %error.message, "internal error from a source");
-        error.message = "internal error".to_owned();
+        // A source's internal detail belongs in the log, scrubbed; diagnostics and every response show only this.
+        let mut detail = std::mem::replace(&mut error.message, "internal error".to_owned());
+        sanitizer.diagnostic(&mut detail);
+        tracing::error!(runtime_id = %runtime_id, detail = %detail, "internal error from a source");
     }
     // The Browser addresses runtimes by their registry id, whatever a source calls itself.
     error.with_runtime(runtime_id.clone())
@@ -96,29 +104,29 @@ mod tests {
     #[test]
     fn source_errors_pass_through_and_carry_the_registry_id() {
         let busy = ApiError::new(ErrorCode::WorkerBusy, "worker w-1 is running a turn");
-        let mapped = classify(&id(), Box::new(busy.clone()));
+        let mapped = classify(&id(), &Sanitizer::new(), Box::new(busy.clone()));
         assert_eq!(mapped, busy.clone().with_runtime(id()));
         let self_named = busy.clone().with_runtime(RuntimeId::parse("what-the-remote-calls-itself").unwrap());
-        assert_eq!(classify(&id(), Box::new(self_named)), busy.with_runtime(id()));
+        assert_eq!(classify(&id(), &Sanitizer::new(), Box::new(self_named)), busy.with_runtime(id()));
     }
 
     #[test]
     fn a_sources_internal_detail_never_leaves_the_stack() {
         let leaky = ApiError::new(ErrorCode::Internal, "panicked at src/store.rs:88: db 10.0.0.5:5432 refused");
-        let mapped = classify(&id(), Box::new(leaky));
+        let mapped = classify(&id(), &Sanitizer::new(), Box::new(leaky));
         assert_eq!((mapped.code, mapped.message.as_str()), (ErrorCode::Internal, "internal error"));
     }
 
     #[test]
     fn a_deadline_becomes_runtime_timeout() {
-        let mapped = classify(&id(), Box::new(DeadlineExceeded(Duration::from_secs(10))));
+        let mapped = classify(&id(), &Sanitizer::new(), Box::new(DeadlineExceeded(Duration::from_secs(10))));
         assert_eq!(mapped.code, ErrorCode::RuntimeTimeout);
         assert_eq!(mapped.message, "runtime dev did not answer within 10s");
     }
 
     #[test]
     fn anything_else_is_internal_without_detail() {
-        let mapped = classify(&id(), "socket /var/run/secret.sock exploded".into());
+        let mapped = classify(&id(), &Sanitizer::new(), "socket /var/run/secret.sock exploded".into());
         assert_eq!((mapped.code, mapped.message.as_str()), (ErrorCode::Internal, "internal error"));
     }
 }

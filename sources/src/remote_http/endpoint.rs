@@ -27,10 +27,19 @@ pub enum EndpointError {
     /// A path: the endpoint is the base URL and the runtime API lives at its `/v1`.
     #[error("endpoint must not contain a path (the runtime api is found at /v1 of the endpoint)")]
     Path,
+    /// Longer than [`MAX_ENDPOINT_LEN`].
+    #[error("endpoint must be at most {MAX_ENDPOINT_LEN} characters")]
+    TooLong,
 }
+
+/// Longest endpoint accepted; a base URL is a scheme, a host and a port.
+pub const MAX_ENDPOINT_LEN: usize = 512;
 
 /// Parses a remote runtime's base URL: `http` or `https`, a host, optional port, nothing else.
 pub fn parse_endpoint(s: &str) -> Result<Url, EndpointError> {
+    if s.len() > MAX_ENDPOINT_LEN {
+        return Err(EndpointError::TooLong);
+    }
     let url = Url::parse(s).map_err(|err| match err {
         url::ParseError::EmptyHost => EndpointError::MissingHost,
         other => EndpointError::NotAUrl(other),
@@ -50,10 +59,25 @@ pub fn parse_endpoint(s: &str) -> Result<Url, EndpointError> {
     if url.fragment().is_some() {
         return Err(EndpointError::Fragment);
     }
-    if url.path() != "/" {
+    if url.path() != "/" || !typed_path_is_empty(s) {
         return Err(EndpointError::Path);
     }
     Ok(url)
+}
+
+/// The endpoint in the one spelling the backend writes: its normalized URL without the trailing slash, so
+/// `HTTP://Host:08790/` is stored as `http://host:8790`.
+pub fn normalized_endpoint(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+/// Whether the path as typed is empty or `/`. The parser normalizes `/.`, `/%2e%2e/` and `\` away, which
+/// would let a path the operator did not mean pass as a base URL.
+fn typed_path_is_empty(s: &str) -> bool {
+    let rest = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let path = rest.find(['/', '\\']).map_or("", |at| &rest[at..]);
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    matches!(path, "" | "/") && !rest.chars().any(|c| c.is_control() || c.is_whitespace())
 }
 
 #[cfg(test)]
@@ -80,10 +104,24 @@ mod tests {
             ("ws://h:1", EndpointError::Scheme),
             ("unix:/run/x.sock", EndpointError::Scheme),
             ("http://", EndpointError::MissingHost),
+            ("http://h:1/.", EndpointError::Path),
+            ("http://h:1/%2e%2e/", EndpointError::Path),
+            ("http://h:1/a/..", EndpointError::Path),
+            ("http://h:1\\.", EndpointError::Path),
+            ("http://h:1/\t", EndpointError::Path),
         ];
         for (endpoint, expected) in cases {
             assert_eq!(parse_endpoint(endpoint), Err(expected), "{endpoint}");
         }
         assert!(matches!(parse_endpoint("not a url"), Err(EndpointError::NotAUrl(_))));
+        let long_port = format!("http://h:{}1", "0".repeat(10_000));
+        assert_eq!(parse_endpoint(&long_port), Err(EndpointError::TooLong));
+    }
+
+    #[test]
+    fn an_endpoint_is_written_in_one_spelling() {
+        for typed in ["HTTP://Runtime.Example:08790/", "http://runtime.example:8790"] {
+            assert_eq!(normalized_endpoint(&parse_endpoint(typed).unwrap()), "http://runtime.example:8790", "{typed}");
+        }
     }
 }

@@ -93,8 +93,12 @@ impl Sanitizer {
         self
     }
 
-    /// Scrubs registered secrets from any text.
+    /// Scrubs registered secrets from any text. Characters that render as nothing go first: a remote that
+    /// hides one inside a token it echoes would otherwise get the token past the match and onto the page.
     pub fn text(&self, text: &mut String) {
+        if text.chars().any(invisible) {
+            text.retain(|c| !invisible(c));
+        }
         for secret in &self.secrets {
             if text.contains(secret.text.as_str()) {
                 *text = if secret.whole_word {
@@ -113,6 +117,13 @@ impl Sanitizer {
             *text = scrub_locations(text);
         }
     }
+}
+
+/// Whether `c` shows as nothing: control characters other than line breaks and tabs, and the zero-width
+/// and soft-hyphen format characters.
+fn invisible(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        || matches!(c, '\u{AD}' | '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 /// Replaces the occurrences of `needle` that are not part of a longer name or number.

@@ -30,6 +30,15 @@ fn secrets_become_named_placeholders_in_every_form() {
 }
 
 #[test]
+fn a_secret_split_by_invisible_characters_is_still_found() {
+    for hidden in ["s3cr3t\u{7}-token", "s3cr\u{200B}3t-token", "s3cr3t-tok\u{FEFF}en", "s3\u{0}cr3t-token"] {
+        let mut text = format!("runtime {hidden}\nsecond line\tok");
+        sanitizer().text(&mut text);
+        assert_eq!(text, "runtime <token of remote-dev>\nsecond line\tok", "{hidden:?}");
+    }
+}
+
+#[test]
 fn runtime_text_loses_urls_and_paths_but_keeps_its_meaning() {
     let mut text =
         "turn 2 failed: cannot open /var/lib/yoi/data (os error 2), see \"https://internal/x\", ok".to_owned();

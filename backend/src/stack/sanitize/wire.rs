@@ -96,7 +96,7 @@ impl Sanitize for Event {
             EventBody::WorkerCreated { worker } => worker.sanitize(with),
             EventBody::TurnDelta { delta, .. } => with.text(delta),
             EventBody::TurnCancelled { reason: Some(reason), .. }
-            | EventBody::WorkerStopped { reason: Some(reason), .. } => with.text(reason),
+            | EventBody::WorkerStopped { reason: Some(reason), .. } => with.diagnostic(reason),
             EventBody::TurnFailed { error, .. } | EventBody::WorkerFailed { error, .. } => with.diagnostic(error),
             _ => {}
         }
