@@ -32,12 +32,27 @@ assets! {
     "/app.js" => "app.js", JS;
     "/api.js" => "api.js", JS;
     "/dom.js" => "dom.js", JS;
+    "/format.js" => "format.js", JS;
     "/labels.js" => "labels.js", JS;
+    "/poller.js" => "poller.js", JS;
+    "/health.js" => "health.js", JS;
+    "/workers.js" => "workers.js", JS;
+    "/workers-table.js" => "workers-table.js", JS;
+    "/create-dialog.js" => "create-dialog.js", JS;
+    "/worker-view.js" => "worker-view.js", JS;
+    "/event-stream.js" => "event-stream.js", JS;
+    "/transcript-view.js" => "transcript-view.js", JS;
+    "/message.js" => "message.js", JS;
+    "/composer.js" => "composer.js", JS;
+    "/confirm-dialog.js" => "confirm-dialog.js", JS;
+    "/runtimes.js" => "runtimes.js", JS;
     "/connections.js" => "connections.js", JS;
+    "/connection-row.js" => "connection-row.js", JS;
     "/connection-form.js" => "connection-form.js", JS;
     "/delete-dialog.js" => "delete-dialog.js", JS;
     "/test-report.js" => "test-report.js", JS;
-    "/runtimes.js" => "runtimes.js", JS;
+    "/token-hint.js" => "token-hint.js", JS;
+    "/reload-button.js" => "reload-button.js", JS;
     "/style.css" => "style.css", CSS;
 }
 

@@ -1,41 +1,55 @@
-// The Settings page: a shell with hash routes. Each route module renders into <main> and may return a
-// function that tears it down when another route is shown.
+// The page: a shell with hash routes (`#/workers`, `#/workers/{runtime}/{worker}`, `#/runtimes`,
+// `#/connections`). Each route module renders into <main> and may return a function that tears it down when
+// another route is shown.
 
+import { renderWorkers } from './workers.js';
+import { renderWorkerView } from './worker-view.js';
 import { renderConnections } from './connections.js';
 import { renderRuntimes } from './runtimes.js';
 
 const ROUTES = {
-  connections: { title: 'Runtime Connections', render: renderConnections },
+  workers: { title: 'Workers', render: (main, route) => route.params.length >= 2 ? renderWorkerView(main, route) : renderWorkers(main, route) },
   runtimes: { title: 'Runtimes', render: renderRuntimes },
+  connections: { title: 'Runtime Connections', render: renderConnections },
 };
-const DEFAULT_ROUTE = 'connections';
+const DEFAULT_ROUTE = 'workers';
 
 let teardown = null;
 let firstRender = true;
 
+/** The route in the address: `{ name, params, query }`, or null for an unknown one. */
 function currentRoute() {
-  const name = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
-  return Object.hasOwn(ROUTES, name) ? name : null;
+  const [path, search = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const [name, ...params] = path.split('/').filter(Boolean).map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
+  if (!Object.hasOwn(ROUTES, name ?? '')) return null;
+  return { name, params, query: new URLSearchParams(search) };
 }
 
 function show() {
-  const name = currentRoute();
-  if (name === null) {
+  let route = currentRoute();
+  if (route === null) {
     // Unknown or empty hash: show the default page and make the address say so, without a history entry.
     history.replaceState(null, '', `#/${DEFAULT_ROUTE}`);
+    route = { name: DEFAULT_ROUTE, params: [], query: new URLSearchParams() };
   }
-  const route = ROUTES[name ?? DEFAULT_ROUTE];
+  const page = ROUTES[route.name];
   const main = document.getElementById('main');
 
   if (teardown) teardown();
   teardown = null;
   main.replaceChildren();
-  document.title = `${route.title} · Yoi Workspace`;
+  document.title = `${page.title} · Yoi Workspace`;
   for (const link of document.querySelectorAll('.app-nav a')) {
-    if (link.dataset.route === (name ?? DEFAULT_ROUTE)) link.setAttribute('aria-current', 'page');
+    if (link.dataset.route === route.name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  teardown = route.render(main) ?? null;
+  teardown = page.render(main, route) ?? null;
 
   // After the user moves to another page, put keyboard and screen-reader focus on its heading, as a full page
   // load would; not on the first load, where focus belongs at the top of the document.
@@ -49,5 +63,16 @@ function show() {
   firstRender = false;
 }
 
-window.addEventListener('hashchange', show);
+window.addEventListener('hashchange', () => {
+  // Only `#/…` addresses are routes; any other fragment (an in-page anchor) must not re-render the page and
+  // wipe what the user was typing.
+  if (location.hash === '' || location.hash.startsWith('#/')) show();
+});
+
+// The skip link moves focus to <main> without touching the address, which would re-render the page.
+document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  document.getElementById('main').focus();
+});
+
 show();

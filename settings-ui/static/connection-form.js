@@ -1,9 +1,10 @@
-// The "Add a connection" form: test a candidate before saving it, then add it. The backend validates; the
-// form shows an error about one field beside that field, anything else in an alert above the buttons.
+// The "Add a connection" form: test a candidate before saving it, then add it. The backend validates and
+// names every problem at once; the form shows each beside its field, anything else in an alert above the
+// buttons.
 
 import { connections, ApiError, describeError } from './api.js';
-import { h, replace } from './dom.js';
-import { reportView, testingView, reportErrorView } from './test-report.js';
+import { h, replace, rich, sentence } from './dom.js';
+import { runTest } from './test-report.js';
 
 const FIELDS = [
   {
@@ -105,19 +106,28 @@ export function connectionForm({ onAdded }) {
     alert.replaceChildren();
   }
 
+  /** Shows every problem of `error` beside its field, the rest in the alert; focus goes to the first field. */
   function showError(error) {
-    if (error instanceof ApiError && error.field && Object.hasOwn(inputs, error.field)) {
-      const name = error.field;
-      replace(errors[name], withoutFieldName(error.message, name));
+    const problems = error instanceof ApiError ? error.problems : [];
+    const byField = problems.filter((p) => p.field && Object.hasOwn(inputs, p.field));
+    const rest = problems.filter((p) => !(p.field && Object.hasOwn(inputs, p.field)));
+    for (const problem of byField) {
+      const name = problem.field;
+      const shown = errors[name].hidden ? [] : [...errors[name].childNodes];
+      replace(errors[name], shown, shown.length > 0 ? ' ' : null, rich(withoutFieldName(problem.message, name)),
+        endpointHint(name, inputs[name].value));
       errors[name].dataset.code = error.code;
       errors[name].hidden = false;
       inputs[name].setAttribute('aria-invalid', 'true');
       inputs[name].setAttribute('aria-describedby', `error-${name} hint-${name}`);
-      inputs[name].focus();
-      return;
     }
+    const first = FIELDS.find((field) => byField.some((p) => p.field === field.name));
+    if (first) inputs[first.name].focus();
+    if (byField.length > 0 && rest.length === 0) return;
     replace(alert,
-      h('p', {}, describeError(error)),
+      error instanceof ApiError && byField.length > 0
+        ? rest.map((p) => h('p', {}, rich(sentence(p.message))))
+        : h('p', {}, rich(sentence(describeError(error)))),
       error instanceof ApiError
         ? h('p', { class: 'notice__code' }, 'Error code: ', h('code', {}, error.code),
           error.retryable ? ' — trying again may work.' : null)
@@ -142,28 +152,31 @@ export function connectionForm({ onAdded }) {
     const body = candidate();
     const subject = `${body.id || 'the candidate'}${body.endpoint ? ` at ${body.endpoint}` : ''} (not saved)`;
     setBusy(true, 'test');
-    replace(reportRegion, testingView(subject));
-    try {
-      const report = await connections.testCandidate(body);
-      replace(reportRegion, reportView(report, subject));
-    } catch (error) {
-      replaceReportWithError(error, subject);
-    } finally {
-      setBusy(false);
-      // A keyboard user stays on the button; it was disabled for a moment, which can drop focus in some browsers.
-      if (document.activeElement === document.body) testButton.focus();
-    }
-  });
-
-  function replaceReportWithError(error, subject) {
-    if (error instanceof ApiError && error.field && Object.hasOwn(inputs, error.field)) {
+    let validation = null;
+    await runTest(reportRegion, {
+      subject,
+      id: body.id || 'runtime',
+      tokenRef: body.token_ref ?? null,
+      run: async (signal) => {
+        try {
+          return await connections.testCandidate(body, signal);
+        } catch (error) {
+          if (error instanceof ApiError && error.problems.some((p) => p.field && Object.hasOwn(inputs, p.field))) validation = error;
+          throw error;
+        }
+      },
+      onClose: () => testButton.focus(),
+    });
+    setBusy(false);
+    if (validation) {
       // A validation error belongs beside its field, not in the report.
       reportRegion.replaceChildren();
-      showError(error);
-    } else {
-      replace(reportRegion, reportErrorView(error, subject));
+      showError(validation);
+    } else if (document.activeElement === document.body) {
+      // A keyboard user stays on the button; it was disabled for a moment, which can drop focus in some browsers.
+      testButton.focus();
     }
-  }
+  });
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -195,6 +208,13 @@ export function connectionForm({ onAdded }) {
   });
 
   return form;
+}
+
+/** For an endpoint without a scheme (`localhost:8790`), the likely fix. */
+function endpointHint(name, value) {
+  if (name !== 'endpoint' || !value.trim() || value.includes('://')) return null;
+  return h('span', { class: 'field__fix', 'data-testid': 'endpoint-fix' },
+    ' Start it with ', h('code', {}, 'http://'), ' or ', h('code', {}, 'https://'), ', e.g. ', h('code', {}, `http://${value.trim()}`), '.');
 }
 
 /**

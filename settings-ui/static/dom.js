@@ -50,3 +50,43 @@ export function srOnly(text) {
 export function badge(text, tone, attrs = {}) {
   return h('span', { ...attrs, class: `badge badge--${tone}` }, text);
 }
+
+/**
+ * A message from the API as nodes: text between backticks becomes a `<code>` span, the rest plain text, so
+ * "set `FOO`" never shows its backticks. A lone backtick stays as it is.
+ */
+export function rich(text) {
+  const parts = String(text ?? '').split('`');
+  if (parts.length < 3) return [String(text ?? '')];
+  const nodes = [];
+  parts.forEach((part, i) => {
+    // An odd count of backticks leaves the last part unclosed: show it as text, with its backtick.
+    const closed = i < parts.length - 1 || parts.length % 2 === 1;
+    if (i % 2 === 1 && closed) nodes.push(h('code', {}, part));
+    else if (i % 2 === 1) nodes.push('`' + part);
+    else if (part) nodes.push(part);
+  });
+  return nodes;
+}
+
+/** A message from the API as one sentence: its first letter upper case, a final period added. */
+export function sentence(text) {
+  const value = String(text ?? '').trim();
+  if (!value) return value;
+  const first = value.charAt(0).toUpperCase() + value.slice(1);
+  return /[.!?…]$/.test(first) ? first : first + '.';
+}
+
+/**
+ * Runs `render`, which replaces nodes inside `container`, and gives keyboard focus back to the element with
+ * the same `data-testid` if focus was inside before: a live refresh must not throw a keyboard user out.
+ */
+export function keepingFocus(container, render) {
+  const active = document.activeElement;
+  const focused = active && container.contains(active) ? active.dataset.testid : null;
+  render();
+  if (focused) {
+    const again = container.querySelector(`[data-testid="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
+}

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const BACKEND_BIN = process.env.YOI_BACKEND_BIN || path.join(REPO, 'target/debug/workspace-backend');
@@ -94,38 +97,117 @@ export async function makeWorkspace() {
 }
 
 /**
+ * Profiles of both runtimes in the tests: the echo executor, quick by default, and a slow one whose reply
+ * streams visibly word by word.
+ */
+export const PROFILES = `[[profiles]]
+name = "default"
+executor = "echo"
+chunk_delay_ms = 10
+
+[[profiles]]
+name = "slow-echo"
+executor = "echo"
+chunk_delay_ms = 150
+description = "Echo that streams slowly"
+`;
+
+/**
  * The whole system of one test file: a worker-runtime `dev` that wants a token, and a backend on a fresh
- * workspace that can read that token as `env:YOI_RUNTIME_TOKEN_DEV`. `stop()` ends both and removes the workspace.
+ * workspace that can read that token as `env:YOI_RUNTIME_TOKEN_DEV`; both run the echo profiles of
+ * `PROFILES`. `restartRuntime()` kills the runtime (SIGKILL, as a crash would) and starts it again on its
+ * port; `stop()` ends both and removes the workspace.
  */
 export async function startSystem() {
   const token = randomBytes(24).toString('hex');
   const workspace = await makeWorkspace();
+  await writeFile(path.join(workspace.dir, '.yoi', 'profiles.toml'), PROFILES);
+  const profilesFile = path.join(workspace.dir, 'runtime-profiles.toml');
+  await writeFile(profilesFile, PROFILES);
   const started = [];
+  const runtimeArgs = (bind) => ['--bind', bind, '--runtime-id', 'dev', '--display-name', 'Dev runtime',
+    '--token-env', 'YOI_TEST_RUNTIME_SECRET', '--profiles', profilesFile, '--heartbeat-ms', '2000'];
+  const startRuntime = (bind) => startProcess('worker-runtime', RUNTIME_BIN, runtimeArgs(bind), { YOI_TEST_RUNTIME_SECRET: token });
   try {
-    const runtime = await startProcess('worker-runtime', RUNTIME_BIN,
-      ['--bind', '127.0.0.1:0', '--runtime-id', 'dev', '--display-name', 'Dev runtime', '--token-env', 'YOI_TEST_RUNTIME_SECRET'],
-      { YOI_TEST_RUNTIME_SECRET: token });
+    const runtime = await startRuntime('127.0.0.1:0');
     started.push(runtime);
     const backend = await startProcess('workspace-backend', BACKEND_BIN,
       ['--workspace', workspace.dir, '--bind', '127.0.0.1:0'],
       { YOI_RUNTIME_TOKEN_DEV: token });
     started.push(backend);
-    return {
+    const system = {
       token,
       workspace,
       runtime,
       backend,
       api: apiClient(backend.url),
+      /** Kills the runtime at once, as a crash would. */
+      async killRuntime() {
+        const { child } = system.runtime;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      },
+      /** Starts the runtime again on the port it had. */
+      async restartRuntime() {
+        await system.killRuntime();
+        const bind = new URL(system.runtime.url).host;
+        system.runtime = await startRuntime(bind);
+        started.push(system.runtime);
+      },
       async stop() {
         await Promise.all(started.map((p) => p.stop()));
         await workspace.remove();
       },
     };
+    return system;
   } catch (error) {
     await Promise.all(started.map((p) => p.stop()));
     await workspace.remove();
     throw error;
   }
+}
+
+/** The connection of the `dev` runtime, as the tests add it. */
+export function devConnection(system, extra = {}) {
+  return { id: 'dev', display_name: 'Dev runtime', endpoint: system.runtime.url, token_ref: 'env:YOI_RUNTIME_TOKEN_DEV', ...extra };
+}
+
+let axeSource = null;
+
+/**
+ * Runs axe-core on the page as it is now and fails with every violation, named with its nodes. axe is put in
+ * through the debugging protocol, which the page's CSP does not govern.
+ */
+export async function assertAccessible(page, what) {
+  axeSource ??= await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const violations = result.violations.map((v) =>
+    `${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(' ')}: ${n.failureSummary}`).join('\n')}`);
+  if (violations.length > 0) throw new Error(`axe found ${violations.length} violation(s) on ${what}:\n${violations.join('\n')}`);
+}
+
+/** Opens a page, runs `body(page)`, and fails on any console error unless `allow` matches it. */
+export async function withPage(browser, baseURL, body, { allow = null, ...options } = {}) {
+  const { context, page, problems } = await openPage(browser, baseURL, options);
+  try {
+    await body(page, context);
+    const unexpected = problems.filter((p) => !(allow && allow.test(p)));
+    if (unexpected.length > 0) throw new Error(`console errors:\n${unexpected.join('\n')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+/** Whether nothing on the page scrolls sideways. */
+export async function assertNoSidewaysScroll(page, what) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  if (scroll > client) throw new Error(`${what}: scrollWidth ${scroll} > clientWidth ${client}`);
 }
 
 /** Calls the backend's API directly, for setting up a test; like a script, it sends no Origin. */
@@ -143,6 +225,12 @@ export function apiClient(base) {
     call,
     connections: async () => (await call('GET', '/api/settings/runtime-connections')).body.connections,
     /** Adds a connection unless one with its id exists. */
+    /** Creates a worker and returns its detail. */
+    async createWorker(runtimeId, body = {}) {
+      const answer = await call('POST', `/api/runtimes/${runtimeId}/workers`, body);
+      if (answer.status !== 201) throw new Error(`could not create a worker: ${answer.status} ${JSON.stringify(answer.body)}`);
+      return answer.body;
+    },
     async ensureConnection(connection) {
       const answer = await call('POST', '/api/settings/runtime-connections', connection);
       if (answer.status !== 201 && !(answer.status === 409 && answer.body.error.code === 'duplicate_connection')) {

@@ -1,0 +1,71 @@
+// A modal confirmation: a question, what follows from it, Cancel and one action that runs while the dialog
+// waits, showing its error in the dialog if it fails.
+
+import { h, replace, rich, sentence } from './dom.js';
+import { describeError } from './api.js';
+
+/**
+ * Builds a dialog named `name` (used in ids and test ids). `open({ title, description, action, busyLabel,
+ * run, opener })` shows it; `run()` is awaited, and the dialog closes when it resolves.
+ */
+export function confirmDialog(name) {
+  const title = h('h2', { id: `${name}-title`, class: 'dialog__title' });
+  const description = h('p', { id: `${name}-description` });
+  const error = h('div', { class: 'notice notice--error', role: 'alert', 'data-testid': `${name}-error`, hidden: true });
+  const cancel = h('button', { type: 'button', class: 'button', 'data-testid': `${name}-cancel` }, 'Cancel');
+  const confirm = h('button', { type: 'button', class: 'button button--danger', 'data-testid': `${name}-confirm` });
+  const element = h('dialog', {
+    class: 'dialog', 'data-testid': `${name}-dialog`, 'aria-labelledby': `${name}-title`, 'aria-describedby': `${name}-description`,
+  }, title, description, error, h('div', { class: 'button-row button-row--end' }, cancel, confirm));
+
+  let current = null;
+  let opener = null;
+  let busy = false;
+
+  function open(options) {
+    current = options;
+    opener = options.opener ?? null;
+    title.textContent = options.title;
+    replace(description, options.description);
+    confirm.textContent = options.action;
+    error.hidden = true;
+    element.showModal();
+    cancel.focus();
+  }
+
+  function close() {
+    if (element.open) element.close();
+  }
+
+  cancel.addEventListener('click', close);
+  element.addEventListener('cancel', (event) => {
+    if (busy) event.preventDefault();
+  });
+  element.addEventListener('close', () => {
+    if (opener && opener.isConnected) opener.focus();
+    opener = null;
+  });
+
+  confirm.addEventListener('click', async () => {
+    if (busy || !current) return;
+    const { run, action, busyLabel } = current;
+    busy = true;
+    confirm.disabled = true;
+    cancel.disabled = true;
+    confirm.textContent = busyLabel ?? `${action}…`;
+    try {
+      await run();
+      close();
+    } catch (failure) {
+      replace(error, h('p', {}, rich(sentence(describeError(failure)))));
+      error.hidden = false;
+    } finally {
+      busy = false;
+      confirm.disabled = false;
+      cancel.disabled = false;
+      confirm.textContent = action;
+    }
+  });
+
+  return { element, open, close };
+}
