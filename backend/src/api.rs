@@ -83,7 +83,8 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
     // `runtime_timeout` would be a wrong code, and could answer for a write that then happens anyway.
     let writes = Router::new()
         .route("/api/settings/runtime-connections", post(settings::add))
-        .route("/api/settings/runtime-connections/{id}", delete(settings::remove));
+        .route("/api/settings/runtime-connections/{id}", delete(settings::remove))
+        .route("/api/settings/reload", post(settings::reload));
     let routes = calls
         .merge(writes)
         // Lets the metrics layer, which runs outside routing, label requests by route template.

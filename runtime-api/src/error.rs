@@ -138,6 +138,19 @@ pub struct ApiError {
     pub field: Option<String>,
     /// For a retryable error: how many seconds to wait before trying again (also sent as `Retry-After`).
     pub retry_after_s: Option<std::num::NonZeroU32>,
+    /// For a request with several bad fields: every one of them, so a form can mark them all at once
+    /// (`field` and `message` repeat the first); empty otherwise.
+    pub problems: Vec<FieldProblem>,
+}
+
+/// One bad field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldProblem {
+    /// The field's name.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
 }
 
 /// The JSON body of every error response: `{"error": {...}}`.
@@ -179,6 +192,9 @@ struct ErrorObject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>, minimum = 1))]
     retry_after_s: Option<std::num::NonZeroU32>,
+    /// For a request with several bad fields: every one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<FieldProblem>,
 }
 
 impl From<ApiError> for ErrorObject {
@@ -192,6 +208,7 @@ impl From<ApiError> for ErrorObject {
             earliest_seq: e.earliest_seq,
             field: e.field,
             retry_after_s: e.retry_after_s,
+            problems: e.problems,
         }
     }
 }
@@ -206,6 +223,7 @@ impl From<ErrorObject> for ApiError {
             earliest_seq: o.earliest_seq,
             field: o.field,
             retry_after_s: o.retry_after_s,
+            problems: o.problems,
         }
     }
 }
@@ -251,7 +269,23 @@ impl ApiError {
             earliest_seq: None,
             field: None,
             retry_after_s: None,
+            problems: Vec::new(),
         }
+    }
+
+    /// One error for several bad fields: the first one's code, message and field, and every one of them in
+    /// `problems`. `None` when there are none.
+    pub fn of_problems(mut errors: Vec<ApiError>) -> Option<Self> {
+        if errors.len() < 2 {
+            return errors.pop();
+        }
+        let problems = errors
+            .iter()
+            .filter_map(|e| e.field.clone().map(|field| FieldProblem { field, message: e.message.clone() }))
+            .collect();
+        let mut first = errors.swap_remove(0);
+        first.problems = problems;
+        Some(first)
     }
 
     /// Names the runtime this error concerns.

@@ -19,7 +19,7 @@ pub mod turn;
 pub mod worker;
 
 pub use command::{Command, CommandAck, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
-pub use error::{ApiError, ErrorCode, ErrorEnvelope};
+pub use error::{ApiError, ErrorCode, ErrorEnvelope, FieldProblem};
 pub use event::{Event, EventBody};
 pub use ids::{IdError, RuntimeId, WorkerId, WorkerRef};
 pub use page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};

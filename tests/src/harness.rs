@@ -79,9 +79,13 @@ pub fn backend_config(toml: &str) -> (backend::config::BackendConfig, tempfile::
     let workspace = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(workspace.path().join(".yoi")).unwrap();
     std::fs::write(workspace.path().join(".yoi/workspace-backend.toml"), toml).unwrap();
-    let cli = backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()) };
-    let config = backend::config::load(workspace.path(), &cli).expect("the configuration loads");
+    let config = backend::config::load(workspace.path(), &loopback()).expect("the configuration loads");
     (config, workspace)
+}
+
+/// The command line of every test backend: a free loopback port.
+fn loopback() -> backend::config::CliOverrides {
+    backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()) }
 }
 
 /// Builds and serves a backend on the default configuration; `customize` adds sources or leaves the
@@ -98,7 +102,9 @@ pub async fn serve_backend_with(
     customize: impl FnOnce(backend::BackendBuilder) -> backend::BackendBuilder,
 ) -> ServedBackend {
     let (config, workspace) = backend_config(toml);
-    let backend = customize(backend::Backend::builder(config)).build().await.expect("backend builds");
+    // Reloads read the configuration with the same command line, as the binary's do.
+    let builder = backend::Backend::builder(config).cli(loopback());
+    let backend = customize(builder).build().await.expect("backend builds");
     let registry = backend.registry().clone();
     let listening = backend.bind().await.expect("backend binds");
     let base = format!("http://{}", listening.local_addr());

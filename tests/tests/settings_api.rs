@@ -502,3 +502,37 @@ async fn connection_fields_are_bounded_and_endpoints_written_normalized() {
         local_file(&served)
     );
 }
+
+/// Issue 10: the page's Reload does what SIGHUP does — a hand edit is applied, a file that does not load
+/// changes nothing — and a form learns every bad field from one submit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_applies_hand_edits_and_validation_names_every_bad_field() {
+    let (runtime, served) = setup().await;
+    let reload = format!("{}/api/settings/reload", served.base);
+    let path = served.workspace().join(".yoi/workspace-backend.local.toml");
+    let edited =
+        format!("{}\n[[runtimes.remote]]\nid = \"by-hand\"\nendpoint = \"{}\"\n", local_file(&served), runtime.base);
+    std::fs::write(&path, &edited).unwrap();
+    let (status, report) = call(reqwest::Method::POST, reload.clone(), None).await;
+    assert_eq!(
+        (status, &report["added"], &report["restart_required"]),
+        (200, &json!(["by-hand"]), &json!(false)),
+        "{report}"
+    );
+    let (_, runtimes) = call(reqwest::Method::GET, format!("{}/api/runtimes", served.base), None).await;
+    assert!(runtimes.to_string().contains("by-hand"), "served at once: {runtimes}");
+
+    std::fs::write(&path, format!("{edited}\n[server\n")).unwrap();
+    let (status, body) = call(reqwest::Method::POST, reload, None).await;
+    assert_eq!((status, code(&body).0), (422, Some(ErrorCode::ConfigInvalid)), "{body}");
+    let (_, runtimes) = call(reqwest::Method::GET, format!("{}/api/runtimes", served.base), None).await;
+    assert!(runtimes.to_string().contains("by-hand"), "a file that does not load changes nothing: {runtimes}");
+    std::fs::write(&path, &edited).unwrap();
+
+    let draft = json!({"id": "Bad!", "endpoint": "ftp://x", "display_name": "", "token_ref": "env:HOME"});
+    let (status, body) = call(reqwest::Method::POST, format!("{}{CONNECTIONS}", served.base), Some(draft)).await;
+    assert_eq!((status, code(&body)), (400, (Some(ErrorCode::InvalidRequest), Some("id".to_owned()))), "{body}");
+    let fields: Vec<&str> =
+        body["error"]["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["id", "display_name", "endpoint", "token_ref"], "{body}");
+}

@@ -27,6 +27,7 @@ use super::{events, health, runtimes, settings, views, workers};
         settings::remove,
         settings::test_saved,
         settings::test_candidate,
+        settings::reload,
         health::live,
         health::ready,
         health::metrics,
@@ -73,6 +74,7 @@ mod tests {
             ("/api/settings/runtime-connections/{id}", "delete"),
             ("/api/settings/runtime-connections/{id}/test", "post"),
             ("/api/settings/runtime-connections/test", "post"),
+            ("/api/settings/reload", "post"),
             ("/api/openapi.json", "get"),
             ("/healthz", "get"),
             ("/readyz", "get"),
@@ -81,7 +83,7 @@ mod tests {
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
-        assert_eq!(paths.len(), 19, "a documented path the router does not serve?");
+        assert_eq!(paths.len(), 20, "a documented path the router does not serve?");
         let schemas = document["components"]["schemas"].as_object().unwrap();
         for name in
             ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode", "ProfileList"]

@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use runtime_api::{ApiError, ErrorEnvelope};
+use runtime_api::{ApiError, ErrorEnvelope, RuntimeId};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use crate::connections::negotiate::TestReport;
@@ -58,6 +60,44 @@ pub(crate) async fn test_candidate(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> ApiResult<Json<TestReport>> {
     Ok(Json(state.connections.test_candidate(draft(body)?).await?))
+}
+
+/// What reloading the configuration did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReloadReport {
+    /// Whether settings changed that only a restart applies (`[server]`, `[embedded]`).
+    pub restart_required: bool,
+    /// Runtimes registered (new, or replaced because their entry changed).
+    pub added: Vec<RuntimeId>,
+    /// Runtimes unregistered (gone, or replaced).
+    pub removed: Vec<RuntimeId>,
+    /// Runtimes that could not be registered, and why.
+    pub failed: Vec<NotRegistered>,
+}
+
+/// A configured runtime that could not be registered.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NotRegistered {
+    /// Its id.
+    pub runtime_id: RuntimeId,
+    /// Why.
+    pub reason: String,
+}
+
+/// Reads the configuration again and applies it, as SIGHUP does; a configuration that does not load
+/// changes nothing.
+#[utoipa::path(post, path = "/api/settings/reload", tag = "settings",
+    responses((status = 200, body = ReloadReport), (status = 422, body = ErrorEnvelope)))]
+pub(crate) async fn reload(State(state): State<AppState>) -> ApiResult<Json<ReloadReport>> {
+    let reloaded = state.connections.reload().await?;
+    let changes = reloaded.changes;
+    let failed = changes.failed.into_iter().map(|(runtime_id, reason)| NotRegistered { runtime_id, reason }).collect();
+    Ok(Json(ReloadReport {
+        restart_required: reloaded.restart_required,
+        added: changes.added,
+        removed: changes.removed,
+        failed,
+    }))
 }
 
 /// The body as a draft; a missing or unknown field is named, so a form can mark it.

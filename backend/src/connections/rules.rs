@@ -47,23 +47,37 @@ pub struct CheckedConnection {
 }
 
 impl ConnectionDraft {
-    /// Checks every field, in form order; the first problem is the answer, naming its field.
+    /// Checks every field, in form order. Every problem is reported at once (`problems`), the first one as
+    /// the error's own field and message, so a form can mark them all after one submit.
     pub fn check(&self) -> Result<CheckedConnection, ApiError> {
         // An id already taken (the embedded runtime's among them) is a `duplicate_connection`, found where the
         // other runtimes are known.
-        let id = RuntimeId::parse(self.id.trim()).map_err(|err| field_error("id", err))?;
-        check_display_name(&self.display_name).map_err(|err| field_error("display_name", err))?;
-        let endpoint = parse_endpoint(self.endpoint.trim()).map_err(|err| field_error("endpoint", err))?;
-        let endpoint_text = normalized_endpoint(&endpoint);
+        let id = RuntimeId::parse(self.id.trim()).map_err(|err| field_error("id", err));
+        let display_name = check_display_name(&self.display_name).map_err(|err| field_error("display_name", err));
+        let endpoint = parse_endpoint(self.endpoint.trim()).map_err(|err| field_error("endpoint", err));
         let token_ref = match self.token_ref.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(text) => {
-                check_token_ref(text).map_err(|message| field_error("token_ref", message))?;
-                check_owner(text, &id)?;
-                Some(text.to_owned())
-            }
+            None | Some("") => Ok(None),
+            Some(text) => check_token_ref(text)
+                .map_err(|message| field_error("token_ref", message))
+                .and_then(|()| id.as_ref().map_or(Ok(()), |id| check_owner(text, id)))
+                .map(|()| Some(text.to_owned())),
         };
-        Ok(CheckedConnection { id, endpoint, endpoint_text, display_name: self.display_name.clone(), token_ref })
+        match (id, display_name, endpoint, token_ref) {
+            (Ok(id), Ok(()), Ok(endpoint), Ok(token_ref)) => {
+                let endpoint_text = normalized_endpoint(&endpoint);
+                Ok(CheckedConnection {
+                    id,
+                    endpoint,
+                    endpoint_text,
+                    display_name: self.display_name.clone(),
+                    token_ref,
+                })
+            }
+            (id, display_name, endpoint, token_ref) => {
+                let errors = [id.err(), display_name.err(), endpoint.err(), token_ref.err()];
+                Err(ApiError::of_problems(errors.into_iter().flatten().collect()).unwrap_or_else(ApiError::internal))
+            }
+        }
     }
 }
 
@@ -228,6 +242,17 @@ mod tests {
         assert_eq!(error.message, "endpoint scheme must be http or https");
         let error = draft("dev", "http://h", "Dev", Some("env:HOME")).check().unwrap_err();
         assert!(error.message.starts_with("token reference: only `env:YOI_RUNTIME_TOKEN_"), "{}", error.message);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let error = draft("Dev!", "ftp://x", "", Some("env:HOME")).check().unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("id"), "the first problem leads");
+        let fields: Vec<_> = error.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["id", "display_name", "endpoint", "token_ref"]);
+        assert_eq!(error.problems[2].message, "endpoint scheme must be http or https");
+        let single = draft("dev", "ftp://x", "Dev", None).check().unwrap_err();
+        assert!(single.problems.is_empty(), "one problem needs no list: {single:?}");
     }
 
     #[test]

@@ -22,6 +22,10 @@ impl Sanitize for ApiError {
         if let Some(field) = &mut self.field {
             with.text(field);
         }
+        for problem in &mut self.problems {
+            with.text(&mut problem.field);
+            with.diagnostic(&mut problem.message);
+        }
     }
 }
 
