@@ -63,7 +63,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// A JSON body that may be left out entirely (create, stop and cancel take only optional fields): an empty
-/// body means no fields. A body that is there follows the rules of [`ApiJson`]; so does a content type
+/// body means no fields (whitespace is not empty: it is a body, and not JSON). A body that is there follows the rules of [`ApiJson`]; so does a content type
 /// that is sent, even on an empty body — a form or `text/plain` post is what a cross-site page can send
 /// without asking, so it is refused however little it carries. `null` is not an object, and is refused.
 pub struct OptionalJson<T>(pub T);
@@ -77,7 +77,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
             return Err(not_json(request.headers().get(header::CONTENT_TYPE)));
         }
         let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if body.is_empty() {
             return Ok(OptionalJson(T::default()));
         }
         if !typed {

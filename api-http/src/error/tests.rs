@@ -65,4 +65,5 @@ async fn an_optional_body_may_be_left_out_but_not_sent_as_a_form() {
         assert_eq!(post_to("/optional", Some(content_type), "").await.0, StatusCode::BAD_REQUEST, "{content_type}");
     }
     assert_eq!(post_to("/required", JSON, "").await.0, StatusCode::BAD_REQUEST, "a required body");
+    assert_eq!(post_to("/optional", JSON, "\t").await.0, StatusCode::BAD_REQUEST, "whitespace is not JSON");
 }

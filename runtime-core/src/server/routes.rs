@@ -156,7 +156,7 @@ pub(super) async fn transcript(
         ("Upgrade" = String, Header, pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$", description = "websocket"),
         ("Connection" = String, Header, pattern = "^.*[Uu][Pp][Gg][Rr][Aa][Dd][Ee].*$", description = "upgrade"),
         ("Sec-WebSocket-Version" = String, Header, pattern = "^13$", description = "13"),
-        ("Sec-WebSocket-Key" = String, Header, pattern = "^[A-Za-z0-9+/]{21}[AQgw]==$", description = "A base64-encoded 16-byte nonce")),
+        ("Sec-WebSocket-Key" = String, Header, description = "The client's nonce (RFC 6455: 16 random bytes in base64)")),
     responses((status = 101, description = "Switching to the WebSocket"), (status = 404, description = "No such worker", body = ErrorEnvelope), (status = 410, description = "The cursor left the retention window (cursor_expired, with earliest_seq)", body = ErrorEnvelope), (status = 429, description = "Too many streams are open (too_many_streams, with Retry-After)", body = ErrorEnvelope), (status = 503, description = "Shutting down", body = ErrorEnvelope)))]
 pub(super) async fn events(
     State(runtime): State<Runtime>,
