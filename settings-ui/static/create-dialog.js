@@ -59,6 +59,8 @@ export function createDialog({ runtimes, onCreated }) {
     error.hidden = true;
     titleInput.value = '';
     runtimeSelect.value = '';
+    replace(profileSelect, h('option', { value: '' }, 'Loading profiles…'));
+    profileSelect.disabled = true;
     element.showModal();
     fillRuntimes(runtimes(), preferred);
     try {
@@ -81,8 +83,7 @@ export function createDialog({ runtimes, onCreated }) {
     let list = [];
     if (runtimeId) {
       try {
-        const answer = await workersProfiles(runtimeId);
-        list = answer;
+        list = await listProfiles(runtimeId);
       } catch {
         list = [];
       }
@@ -103,7 +104,7 @@ export function createDialog({ runtimes, onCreated }) {
     replace(profileHint, profile.description ? `${profile.description} — ` : '', executorLabel(profile), '.');
   }
 
-  async function workersProfiles(runtimeId) {
+  async function listProfiles(runtimeId) {
     const answer = await runtimesApi.profiles(runtimeId);
     return (answer && Array.isArray(answer.profiles)) ? answer.profiles : [];
   }

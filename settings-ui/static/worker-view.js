@@ -22,7 +22,7 @@ export function renderWorkerView(main, route) {
   let resync = false;
   let worker = null;
 
-  const heading = h('h1', { 'data-testid': 'worker-title' }, 'Worker');
+  const heading = h('h1', { 'data-testid': 'worker-title' }, 'Loading worker…');
   const stateBadge = h('span', { 'data-testid': 'worker-state-slot' });
   const facts = h('dl', { class: 'facts worker-facts', 'data-testid': 'worker-facts' });
   const connection = h('p', { class: 'connection-line', role: 'status', 'data-testid': 'connection-status', 'data-state': 'connecting' }, 'Connecting…');

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { deadPort, fillForm, gotoConnections, launchBrowser, openPage, SEEDED_COMMENT, startSystem } from './support.mjs';
+import { assertAccessible, deadPort, fillForm, gotoConnections, launchBrowser, openPage, SEEDED_COMMENT, startSystem } from './support.mjs';
 
 let system;
 let browser;
@@ -43,7 +43,7 @@ test('the built-in runtime is listed with the built-in badge and cannot be delet
     assert.equal(await row.getByTestId('display-name').textContent(), 'Backend internal');
     assert.equal(await row.getByRole('button', { name: /delete/i }).count(), 0, 'no delete button');
     assert.equal(await row.getByRole('button').count(), 0, 'no test button either: it is not a remote');
-    assert.equal(await row.getByTestId('active-badge').getAttribute('data-state'), 'true');
+    assert.equal(await row.getByTestId('active').getAttribute('data-state'), 'true');
   });
 });
 
@@ -60,8 +60,8 @@ test('adding a connection lists it as active and appends it to the local file, k
     assert.equal(await row.getByTestId('builtin-badge').count(), 0);
     assert.match(await row.getByTestId('endpoint').textContent(), new RegExp(escape(system.runtime.url)));
     assert.match(await row.getByTestId('token-ref').textContent(), /env:YOI_RUNTIME_TOKEN_DEV/);
-    assert.equal(await row.getByTestId('active-badge').getAttribute('data-state'), 'true');
-    assert.equal(await row.getByTestId('persisted-badge').getAttribute('data-state'), 'true');
+    assert.equal(await row.getByTestId('active').getAttribute('data-state'), 'true');
+    assert.equal(await row.getByTestId('persisted').getAttribute('data-state'), 'true');
     assert.equal(await page.getByLabel('Id', { exact: true }).inputValue(), '', 'the form is cleared');
 
     const file = await system.workspace.readConfig();
@@ -97,11 +97,11 @@ test('testing a saved connection shows it compatible, with every operation suppo
     }
     assert.equal(await report.locator('[data-testid^="diagnostic-"]').count(), 0, 'no diagnostics');
     assert.ok(!(await page.content()).includes(system.token), 'the page never shows the token');
-    assert.equal(await page.getByTestId('connection-dev').getByTestId('compatible-badge').getAttribute('data-state'), 'compatible');
+    await page.locator('[data-testid="connection-dev"] [data-testid="compatible"][data-state="yes"]').waitFor({ state: 'attached' });
   });
 });
 
-test('testing a candidate at a dead endpoint reports runtime_unavailable and saves nothing', async (t) => {
+test('testing a candidate at a dead endpoint reports it unknown: not reached, runtime_unavailable, and saves nothing', async (t) => {
   const port = await deadPort();
   await withPage(t, async (page) => {
     await gotoConnections(page);
@@ -111,7 +111,7 @@ test('testing a candidate at a dead endpoint reports runtime_unavailable and sav
     const report = page.getByTestId('candidate-report-region').getByTestId('test-report');
     await report.waitFor();
     assert.equal(await report.getAttribute('data-compatible'), 'false');
-    assert.equal(await report.getByTestId('report-verdict').textContent(), 'no');
+    assert.equal(await report.getByTestId('report-verdict').textContent(), 'unknown: not reached');
     await report.getByTestId('diagnostic-runtime_unavailable').waitFor();
     assert.equal(await page.getByTestId('connection-ghost').count(), 0);
   });

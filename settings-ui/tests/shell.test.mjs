@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { gotoConnections, launchBrowser, openPage, startSystem } from './support.mjs';
+import { assertAccessible, gotoConnections, launchBrowser, openPage, startSystem } from './support.mjs';
 
 let system;
 let browser;
@@ -46,7 +46,7 @@ test('the page is served with a strict CSP and loads without console errors', as
     await page.getByTestId('runtime-dev').waitFor();
     assert.equal(await nav.getByRole('link', { name: 'Runtimes', exact: true }).getAttribute('aria-current'), 'page');
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Runtimes');
-    assert.equal(await page.getByTestId('runtime-dev').getByTestId('active-badge').textContent(), 'active');
+    await page.locator('[data-testid="runtime-dev"] [data-testid="status-badge"][data-state="ready"]').waitFor();
 
     await nav.getByRole('link', { name: 'Runtime Connections' }).click();
     await page.getByTestId('connection-dev').waitFor();
@@ -56,12 +56,56 @@ test('the page is served with a strict CSP and loads without console errors', as
   }
 });
 
-test('the empty hash shows the connections page', async () => {
+test('the empty hash and an unknown route show the workers page', async () => {
   const { context, page, problems } = await openPage(browser, system.backend.url);
   try {
     await page.goto('/');
-    await page.getByTestId('connection-backend-internal').waitFor();
-    assert.match(page.url(), /#\/connections$/);
+    await page.getByTestId('workers').waitFor();
+    assert.match(page.url(), /#\/workers$/);
+    await page.goto('/#/nowhere');
+    await page.getByRole('heading', { level: 1, name: 'Workers' }).waitFor();
+    assert.match(page.url(), /#\/workers$/);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('the skip link moves focus to the content without changing the address or wiping a half-filled form', async () => {
+  const { context, page, problems } = await openPage(browser, system.backend.url);
+  try {
+    await gotoConnections(page);
+    await page.getByLabel('Id', { exact: true }).fill('half-filled');
+    await page.getByLabel('Display name').fill('Half filled');
+    const url = page.url();
+    // The first stop of the keyboard on the page.
+    await page.locator('.skip-link').focus();
+    await page.keyboard.press('Enter');
+    assert.equal(page.url(), url, 'the hash is unchanged');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+    assert.equal(await page.getByLabel('Id', { exact: true }).inputValue(), 'half-filled', 'the form keeps its values');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('every page and the delete dialog pass axe-core with no violation', async () => {
+  const { context, page, problems } = await openPage(browser, system.backend.url);
+  try {
+    await page.goto('/#/workers');
+    await page.getByTestId('workers').locator(':scope:not([aria-busy="true"])').waitFor();
+    await assertAccessible(page, 'the Workers page');
+    await page.goto('/#/runtimes');
+    await page.getByTestId('runtime-dev').waitFor();
+    await assertAccessible(page, 'the Runtimes page');
+    await gotoConnections(page);
+    await page.getByTestId('connection-dev').waitFor();
+    await assertAccessible(page, 'the Connections page');
+    await page.getByTestId('delete-dev').click();
+    await page.getByTestId('delete-dialog').waitFor();
+    await assertAccessible(page, 'the delete dialog');
+    await page.keyboard.press('Escape');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -86,6 +130,17 @@ test('at 375 px wide nothing scrolls sideways, with the list, a report and the f
     await page.getByTestId('runtime-dev').waitFor();
     ({ scroll, client } = await overflow());
     assert.ok(scroll <= client, `runtimes page: scrollWidth ${scroll} > clientWidth ${client}`);
+    await assertAccessible(page, 'the Runtimes page at 375 px');
+
+    await page.goto('/#/workers');
+    await page.getByTestId('workers').locator(':scope:not([aria-busy="true"])').waitFor();
+    ({ scroll, client } = await overflow());
+    assert.ok(scroll <= client, `workers page: scrollWidth ${scroll} > clientWidth ${client}`);
+    await page.getByTestId('create-open').click();
+    await page.getByTestId('create-dialog').waitFor();
+    ({ scroll, client } = await overflow());
+    assert.ok(scroll <= client, `create dialog: scrollWidth ${scroll} > clientWidth ${client}`);
+    await assertAccessible(page, 'the create dialog at 375 px');
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

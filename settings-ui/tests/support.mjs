@@ -141,6 +141,19 @@ export async function startSystem() {
       runtime,
       backend,
       api: apiClient(backend.url),
+      /**
+       * Starts another worker-runtime `id` that wants the same token, which the backend can read from
+       * `file:.yoi/secrets/<id>`; it is stopped with the system.
+       */
+      async startExtraRuntime(id) {
+        await mkdir(path.join(workspace.dir, '.yoi', 'secrets'), { recursive: true });
+        await writeFile(path.join(workspace.dir, '.yoi', 'secrets', id), token);
+        const extra = await startProcess(`worker-runtime ${id}`, RUNTIME_BIN,
+          ['--bind', '127.0.0.1:0', '--runtime-id', id, '--display-name', id, '--token-env', 'YOI_TEST_RUNTIME_SECRET',
+            '--profiles', profilesFile], { YOI_TEST_RUNTIME_SECRET: token });
+        started.push(extra);
+        return extra;
+      },
       /** Kills the runtime at once, as a crash would. */
       async killRuntime() {
         const { child } = system.runtime;
