@@ -1,6 +1,6 @@
 //! The one JSON error shape of the Browser API, and extractors whose rejections use it.
 
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -9,7 +9,7 @@ use axum::{Json, body::Bytes};
 use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 use serde::de::DeserializeOwned;
 
-use crate::BodyTimeout;
+use crate::limits::BodyDeadline;
 
 /// An [`ApiError`] on its way out as an HTTP response.
 #[derive(Debug)]
@@ -57,8 +57,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         if !is_json(request.headers()) {
             return Err(not_json(request.headers().get(header::CONTENT_TYPE)));
         }
-        let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
-        object(&body).map(ApiJson)
+        object(&read_body(request, state).await?).map(ApiJson)
     }
 }
 
@@ -76,7 +75,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
         if typed && !is_json(request.headers()) {
             return Err(not_json(request.headers().get(header::CONTENT_TYPE)));
         }
-        let body = Bytes::from_request(request, state).await.map_err(body_rejection)?;
+        let body = read_body(request, state).await?;
         if body.is_empty() {
             return Ok(OptionalJson(T::default()));
         }
@@ -167,19 +166,25 @@ fn object<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
         .map_err(|rejection| HttpError(ApiError::invalid(rejection.body_text())))
 }
 
-/// The typed error for a body that could not be read: too large (`413`), too slow (`408`), or cut off.
-fn body_rejection(rejection: BytesRejection) -> HttpError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return HttpError(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is over the size limit"));
-    }
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
-    while let Some(error) = cause {
-        if let Some(timeout) = error.downcast_ref::<BodyTimeout>() {
-            return HttpError(ApiError::new(ErrorCode::RequestTimeout, timeout.to_string()));
+/// The whole body, by the deadline [`RequestLimits`](crate::RequestLimits) set: too large is `413`, too
+/// slow `408 request_timeout`, cut off `400`.
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, HttpError> {
+    let deadline = request.extensions().get::<BodyDeadline>().copied();
+    let read = Bytes::from_request(request, state);
+    let read = match deadline {
+        // The timer is only set if the body is not already there.
+        Some(deadline) => tokio::time::timeout_at(deadline.at, read).await.map_err(|_| {
+            let message = format!("the request body did not arrive within {}s", deadline.limit.as_secs_f32());
+            HttpError(ApiError::new(ErrorCode::RequestTimeout, message))
+        })?,
+        None => read.await,
+    };
+    read.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return HttpError(ApiError::new(ErrorCode::PayloadTooLarge, "the request body is over the size limit"));
         }
-        cause = error.source();
-    }
-    HttpError(ApiError::invalid(rejection.body_text()))
+        HttpError(ApiError::invalid(rejection.body_text()))
+    })
 }
 
 #[cfg(test)]

@@ -6,21 +6,19 @@
 //! tells nothing. The size limit of bodies sent without a length stays with `DefaultBodyLimit`, which the
 //! extractors apply while they read; this layer only reads `Content-Length`.
 
-mod body;
-
 use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, HttpBody};
+use tokio::time::Instant;
+
+use axum::body::HttpBody;
 use axum::extract::Request;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::Either;
 use runtime_api::{ApiError, ErrorCode};
-
-pub use body::BodyTimeout;
 
 use crate::HttpError;
 
@@ -33,7 +31,8 @@ pub struct RequestLimitsLayer {
 
 impl RequestLimitsLayer {
     /// Bodies of at most `body_limit_bytes`, each to arrive whole within `body_timeout` of its request head
-    /// (a slow one is answered `408 request_timeout` by the extractor reading it).
+    /// (a slow one is answered `408 request_timeout` by the extractor reading it, [`ApiJson`](crate::ApiJson)
+    /// or [`OptionalJson`](crate::OptionalJson)).
     pub fn new(body_limit_bytes: usize, body_timeout: Duration) -> Self {
         RequestLimitsLayer { body_limit_bytes, body_timeout }
     }
@@ -66,19 +65,27 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         if let Err(refusal) = self.limits.check(request.headers()) {
             return Either::Left(ready(Ok(HttpError(refusal).into_response())));
         }
-        // Most requests carry no body (reads, upgrades): they are passed on untouched.
-        let request = if request.body().is_end_stream() {
-            request
-        } else {
-            let timeout = self.limits.body_timeout;
-            request.map(|body| Body::new(body::TimedBody::new(body, timeout)))
-        };
+        // Most requests carry no body (reads, upgrades). For one that does, the extractors read it by this
+        // deadline, counted from here so that it ends before the backend's request backstop does.
+        if !request.body().is_end_stream() {
+            let limit = self.limits.body_timeout;
+            request.extensions_mut().insert(BodyDeadline { at: Instant::now() + limit, limit });
+        }
         Either::Right(self.inner.call(request))
     }
+}
+
+/// When a request's body must have arrived whole; set by [`RequestLimits`], kept by the extractors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyDeadline {
+    /// The deadline.
+    pub(crate) at: Instant,
+    /// The time the body was given, for the message.
+    pub(crate) limit: Duration,
 }
 
 impl RequestLimitsLayer {

@@ -1,4 +1,5 @@
 use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request as HttpRequest, StatusCode};
 use axum::routing::post;
 use runtime_api::ErrorEnvelope;
@@ -32,8 +33,6 @@ async fn answer(app: &Router, request: HttpRequest<Body>) -> (StatusCode, Option
 fn never() -> Body {
     Body::from_stream(futures::stream::pending::<Result<Bytes, std::io::Error>>())
 }
-
-use axum::body::Bytes;
 
 #[tokio::test]
 async fn a_declared_length_over_the_limit_is_refused_before_the_body_is_read() {
