@@ -20,8 +20,9 @@ export function transcriptView(runtimeId, workerId) {
     h('div', { class: 'transcript__earlier' }, earlier), list, empty, live);
   const element = h('div', { class: 'transcript-wrap' }, error, scroller);
 
-  // Turn id → its streaming reply.
+  // Turn id → its streaming reply; and the turns whose reply is in the transcript, which stream no more.
   const streams = new Map();
+  const replied = new Set();
   let catching = null;
   let catchAgain = false;
 
@@ -43,7 +44,10 @@ export function transcriptView(runtimeId, workerId) {
       const node = messageView(entry);
       const after = [...list.children].find((child) => Number(child.dataset.seq) > entry.seq);
       list.insertBefore(node, after ?? null);
-      if (entry.role === 'assistant' && entry.turn_id != null) settle(entry.turn_id);
+      if (entry.role === 'assistant' && entry.turn_id != null) {
+        replied.add(entry.turn_id);
+        settle(entry.turn_id);
+      }
     }
     empty.hidden = entries.size > 0 || streams.size > 0;
     earlier.hidden = !(first() > 1);
@@ -126,7 +130,7 @@ export function transcriptView(runtimeId, workerId) {
 
   function delta(turnId, text) {
     // A turn whose reply is already in the transcript has nothing left to stream.
-    if ([...entries.values()].some((e) => e.role === 'assistant' && e.turn_id === turnId)) return;
+    if (replied.has(turnId)) return;
     const stick = nearBottom();
     stream(turnId).append(text);
     if (stick) scroller.scrollTop = scroller.scrollHeight;
@@ -135,7 +139,7 @@ export function transcriptView(runtimeId, workerId) {
   /** Marks `turnId`'s reply (made if need be), or every reply in progress, as possibly missing text. */
   function gap(why, turnId = null) {
     if (turnId != null) {
-      if ([...entries.values()].some((e) => e.role === 'assistant' && e.turn_id === turnId)) return;
+      if (replied.has(turnId)) return;
       stream(turnId).markGap(why);
       return;
     }
@@ -153,6 +157,7 @@ export function transcriptView(runtimeId, workerId) {
   /** Forgets everything shown, for a transcript that must be read again from scratch. */
   function reset() {
     entries.clear();
+    replied.clear();
     replace(list);
     for (const reply of streams.values()) reply.element.remove();
     streams.clear();

@@ -277,3 +277,37 @@ test('at 375 px the worker page fits, and a message can be sent and read', async
     await assertNoSidewaysScroll(p, 'the workers page');
   }, { viewport: { width: 375, height: 740 } });
 });
+
+test('a model reply shows its model, tokens, finish reason and first token; a failed one is marked with the reason', async () => {
+  const worker = await system.api.createWorker('backend-internal', { title: 'Model facts' });
+  const at = new Date().toISOString();
+  const entries = [
+    { seq: 1, role: 'user', content: 'hi', at, turn_id: 1 },
+    { seq: 2, role: 'assistant', content: 'Hello!', at, turn_id: 1, outcome: 'completed', executor: 'openai', model: 'qwen2.5:0.5b',
+      finish_reason: 'stop', usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 }, first_token_ms: 120, duration_ms: 900 },
+    { seq: 3, role: 'user', content: 'and now?', at, turn_id: 2 },
+    { seq: 4, role: 'assistant', content: 'Let me', at, turn_id: 2, outcome: 'failed', executor: 'openai', model: 'qwen2.5:0.5b' },
+    { seq: 5, role: 'notice', content: 'turn 2 failed: provider_timeout: no first token within `request_timeout_s`', at, turn_id: 2 },
+  ];
+  await page(async (p) => {
+    await p.route('**/transcript?*', (route) => {
+      const after = Number(new URL(route.request().url()).searchParams.get('after') ?? 0);
+      return route.fulfill({ json: { worker_id: worker.worker_id, entries: entries.filter((e) => e.seq > after), limit: 50, last_seq: 5 } });
+    });
+    await openWorker(p, worker);
+    const reply = p.getByTestId('entry-2');
+    await reply.waitFor();
+    const facts = await reply.getByTestId('entry-facts').textContent();
+    assert.match(facts, /Model\s*qwen2\.5:0\.5b/);
+    assert.match(facts, /Tokens\s*15 \(12 prompt, 3 reply\)/);
+    assert.match(facts, /Finish\s*stop/);
+    assert.match(facts, /First token\s*120 ms/);
+    const failed = p.getByTestId('entry-4');
+    assert.equal(await failed.getAttribute('data-outcome'), 'failed');
+    assert.equal(await failed.getByTestId('entry-outcome').textContent(), 'Failed');
+    const notice = p.getByTestId('entry-5');
+    assert.match(await notice.textContent(), /Turn 2 failed: provider_timeout/);
+    assert.equal(await notice.locator('code').textContent(), 'request_timeout_s');
+    await assertAccessible(p, 'a transcript with model replies');
+  });
+});
