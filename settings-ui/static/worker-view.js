@@ -63,7 +63,9 @@ export function renderWorkerView(main, route) {
     connection.dataset.state = status;
     if (status === 'live') connection.textContent = 'Live: new messages appear as they arrive.';
     else if (status === 'reconnecting') connection.textContent = 'Reconnecting… the page catches up once the connection is back.';
-    else if (status === 'connecting') connection.textContent = 'Connecting…';
+    else if (status === 'connecting' && typeof detail === 'number') {
+      connection.textContent = `Could not connect to live updates; trying again in ${Math.max(1, Math.round(detail / 1000))} s…`;
+    } else if (status === 'connecting') connection.textContent = 'Connecting…';
     else replace(connection, 'Updates stopped: ', rich(sentence(detail)), ' Reload the page to try again.');
   }
 
