@@ -90,7 +90,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         // Lets the metrics layer, which runs outside routing, label requests by route template.
         .route_layer(middleware::from_fn(expose_route))
         .fallback(api_http::unknown_route)
-        .method_not_allowed_fallback(api_http::unknown_method)
+        .method_not_allowed_fallback(api_http::method_not_allowed)
         .with_state(state.clone());
 
     routes

@@ -10,6 +10,8 @@ pub mod event;
 pub mod ids;
 pub mod limits;
 pub mod page;
+#[cfg(feature = "openapi")]
+pub mod params;
 pub mod relabel;
 pub mod runtime;
 pub mod source;

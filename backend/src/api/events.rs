@@ -8,13 +8,14 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use runtime_api::{RuntimeId, SubscribeRequest};
+use runtime_api::params::SeqParam;
+use runtime_api::{RuntimeId, SubscribeRequest, WorkerId};
 
 use super::AppState;
 
 /// Subscribes to a runtime's events (runtime-wide, or one worker's with `worker_id`).
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/events", tag = "events",
-    params(("runtime_id" = String, Path), ("after" = Option<u64>, Query), ("worker_id" = Option<String>, Query)),
+    params(("runtime_id" = RuntimeId, Path), ("after" = Option<SeqParam>, Query), ("worker_id" = Option<WorkerId>, Query)),
     responses((status = 101, description = "WebSocket of StreamFrame JSON messages: a snapshot first, then events, \
         heartbeats and control frames", body = runtime_api::StreamFrame),
         (status = 410, description = "cursor_expired", body = runtime_api::ErrorEnvelope),

@@ -2,6 +2,8 @@
 
 use axum::Json;
 use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{Content, Ref, Required, ResponseBuilder};
 
 use super::{events, health, runtimes, settings, views, workers};
 
@@ -42,10 +44,63 @@ use super::{events, health, runtimes, settings, views, workers};
 )]
 pub(crate) struct ApiDoc;
 
+impl ApiDoc {
+    /// The document as served: the handlers' own answers, and those the layers around them give.
+    pub(crate) fn served() -> utoipa::openapi::OpenApi {
+        let mut document = Self::openapi();
+        for (path, item) in document.paths.paths.iter_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                complete(path, operation);
+            }
+        }
+        document
+    }
+}
+
+/// Adds to `operation` (at `path`) every answer the layers and the source stack can give it.
+fn complete(path: &str, operation: &mut Operation) {
+    let mut add = |status: &str, description: &str| {
+        if !operation.responses.responses.contains_key(status) {
+            let error = Content::new(Some(Ref::from_schema_name("ErrorEnvelope")));
+            let response = ResponseBuilder::new().description(description).content("application/json", error);
+            operation.responses.responses.insert(status.to_owned(), response.build().into());
+        }
+    };
+    // The guard, the access token, the parameters' parsing: every route.
+    add("400", "Malformed: a parameter, a body, two Host headers (invalid_request)");
+    add("401", "An access token is configured and was not sent (unauthorized)");
+    add("403", "A Host or Origin not allowed (forbidden)");
+    if operation.request_body.is_some() {
+        add("408", "The body did not arrive in time (request_timeout)");
+        add("413", "The body is over the limit, by its Content-Length or as read (payload_too_large)");
+    }
+    // Create, stop and cancel take only optional fields, so their body may be left out.
+    let optional = path.ends_with("/workers") || path.ends_with("/stop") || path.ends_with("/cancel");
+    if let Some(body) = &mut operation.request_body
+        && optional
+    {
+        body.required = Some(Required::False);
+    }
+    // A call through a runtime's source stack.
+    if path.starts_with("/api/runtimes/{runtime_id}") {
+        add("404", "No such runtime, worker or profile");
+        add("500", "A bug; the message carries no internals (internal)");
+        add("501", "The source cannot do this (unsupported)");
+        add("502", "The runtime refused the backend's credentials, answered nonsense or speaks another protocol");
+        add("503", "The runtime is down or known to be down (runtime_unavailable; Retry-After)");
+        add("504", "The runtime did not answer in time (runtime_timeout)");
+    }
+    if path.starts_with("/api/settings/") {
+        add("409", "The file changed while it was edited (config_conflict), or the id is taken or built in");
+        add("422", "The config file on disk cannot be parsed, so it is not rewritten (config_invalid)");
+    }
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1")))]
 pub(crate) async fn document() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(ApiDoc::served())
 }
 
 #[cfg(test)]
@@ -54,7 +109,7 @@ mod tests {
 
     #[test]
     fn every_route_and_method_is_documented() {
-        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let document = serde_json::to_value(ApiDoc::served()).unwrap();
         let paths = document["paths"].as_object().unwrap();
         let expected = [
             ("/api/runtimes", "get"),

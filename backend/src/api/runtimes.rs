@@ -20,7 +20,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<Vec<RuntimeView>
 
 /// One runtime.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}", tag = "runtimes",
-    params(("runtime_id" = String, Path, description = "Runtime id")),
+    params(("runtime_id" = RuntimeId, Path, description = "Runtime id")),
     responses((status = 200, body = RuntimeView), (status = 404, body = runtime_api::ErrorEnvelope)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -34,7 +34,7 @@ pub(crate) async fn get(
 /// The profiles workers of a runtime can be created with: name, executor, model and description, never
 /// where a model lives or its key.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/profiles", tag = "runtimes",
-    params(("runtime_id" = String, Path, description = "Runtime id")),
+    params(("runtime_id" = RuntimeId, Path, description = "Runtime id")),
     responses((status = 200, body = ProfileList), (status = 404, body = runtime_api::ErrorEnvelope),
         (status = 501, description = "The runtime cannot list profiles", body = runtime_api::ErrorEnvelope)))]
 pub(crate) async fn profiles(

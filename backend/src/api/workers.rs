@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use futures::future::join_all;
 use runtime_api::limits::effective_limit;
+use runtime_api::params::{LimitParam, SeqParam};
 use runtime_api::{
     ApiError, CancelAck, Command, CommandAck, CreateWorkerRequest, ErrorEnvelope, IdempotencyKey, InputAck,
     InputRequest, LifecycleRequest, ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail,
@@ -42,7 +43,7 @@ async fn run(entry: &Registered, command: Command, key: Option<IdempotencyKey>) 
 
 /// A bounded page of a runtime's workers.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
-    params(("runtime_id" = String, Path), ("after" = Option<String>, Query), ("limit" = Option<u32>, Query)),
+    params(("runtime_id" = RuntimeId, Path), ("after" = Option<WorkerId>, Query), ("limit" = Option<LimitParam>, Query)),
     responses((status = 200, body = WorkerPage), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -54,8 +55,8 @@ pub(crate) async fn list(
 
 /// Creates a worker.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers", tag = "workers",
-    params(("runtime_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")),
-    request_body = CreateWorkerRequest,
+    params(("runtime_id" = RuntimeId, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$", description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")),
+    request_body(content = CreateWorkerRequest, description = "Optional: no body creates a worker with the default profile"),
     responses((status = 201, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -70,7 +71,7 @@ pub(crate) async fn create(
 
 /// One worker.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path)),
+    params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path)),
     responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -82,7 +83,7 @@ pub(crate) async fn get(
 
 /// Sends input; answered once the runtime has made it durable.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/input", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = InputRequest,
+    params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$", description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = InputRequest,
     responses((status = 202, body = InputAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn input(
     State(state): State<AppState>,
@@ -97,7 +98,7 @@ pub(crate) async fn input(
 
 /// Stops a worker.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/stop", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = Option<LifecycleRequest>,
+    params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$", description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body(content = LifecycleRequest, description = "Optional: may be left out"),
     responses((status = 200, body = StopAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn stop(
     State(state): State<AppState>,
@@ -111,7 +112,7 @@ pub(crate) async fn stop(
 
 /// Cancels a worker's running turn.
 #[utoipa::path(post, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/cancel", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body = Option<LifecycleRequest>,
+    params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path), ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$", description = "Makes the command safe to send again: a repeat within the runtime's retention window gets the first answer")), request_body(content = LifecycleRequest, description = "Optional: may be left out"),
     responses((status = 200, body = CancelAck), (status = 409, body = ErrorEnvelope)))]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
@@ -125,8 +126,8 @@ pub(crate) async fn cancel(
 
 /// A bounded page of a worker's transcript.
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}/transcript", tag = "workers",
-    params(("runtime_id" = String, Path), ("worker_id" = String, Path), ("after" = Option<u64>, Query),
-        ("limit" = Option<u32>, Query)),
+    params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path), ("after" = Option<SeqParam>, Query),
+        ("limit" = Option<LimitParam>, Query)),
     responses((status = 200, body = TranscriptPage), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn transcript(
     State(state): State<AppState>,
@@ -138,7 +139,7 @@ pub(crate) async fn transcript(
 }
 
 /// The first workers of every runtime; a runtime that fails adds a diagnostic instead of failing the call.
-#[utoipa::path(get, path = "/api/workers", tag = "workers", params(("limit" = Option<u32>, Query)),
+#[utoipa::path(get, path = "/api/workers", tag = "workers", params(("limit" = Option<LimitParam>, Query)),
     responses((status = 200, body = AllWorkersPage)))]
 pub(crate) async fn all(
     State(state): State<AppState>,

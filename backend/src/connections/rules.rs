@@ -19,14 +19,27 @@ pub const TOKEN_FILE_DIR: &str = ".yoi/secrets";
 #[serde(deny_unknown_fields)]
 pub struct ConnectionDraft {
     /// The runtime id it is registered under.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     pub id: String,
-    /// Base URL of the `worker-runtime` process.
+    /// Base URL of the `worker-runtime` process: `http` or `https`, a host and an optional port, nothing
+    /// else (the host and port must also be valid, which a pattern cannot say in full).
+    #[schema(min_length = 8, max_length = 512, pattern = r"^https?://[^/?#@\s]+/?$")]
     pub endpoint: String,
-    /// Name shown in the UI.
+    /// Name shown in the UI: not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub display_name: String,
     /// Where the token is read from: `env:YOI_RUNTIME_TOKEN_<ID>` or `file:.yoi/secrets/<id>`, the connection's
-    /// own variable or file; never the token.
+    /// own variable or file (another connection's is `403 forbidden`); never the token. Empty or absent:
+    /// none.
     #[serde(default)]
+    #[schema(
+        max_length = 1024,
+        pattern = r"^$|^env:YOI_RUNTIME_TOKEN_[A-Z0-9_]+$|^file:\.yoi/secrets/[a-z0-9][a-z0-9_-]{0,63}$"
+    )]
     pub token_ref: Option<String>,
 }
 
@@ -52,10 +65,12 @@ impl ConnectionDraft {
     pub fn check(&self) -> Result<CheckedConnection, ApiError> {
         // An id already taken (the embedded runtime's among them) is a `duplicate_connection`, found where the
         // other runtimes are known.
-        let id = RuntimeId::parse(self.id.trim()).map_err(|err| field_error("id", err));
+        // Values are taken exactly as sent (the page trims what people type): the document's patterns say
+        // what is accepted, and a value with spaces around it is not.
+        let id = RuntimeId::parse(self.id.as_str()).map_err(|err| field_error("id", err));
         let display_name = check_display_name(&self.display_name).map_err(|err| field_error("display_name", err));
-        let endpoint = parse_endpoint(self.endpoint.trim()).map_err(|err| field_error("endpoint", err));
-        let token_ref = match self.token_ref.as_deref().map(str::trim) {
+        let endpoint = parse_endpoint(&self.endpoint).map_err(|err| field_error("endpoint", err));
+        let token_ref = match self.token_ref.as_deref() {
             None | Some("") => Ok(None),
             Some(text) => check_token_ref(text)
                 .map_err(|message| field_error("token_ref", message))
