@@ -11,12 +11,11 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use utoipa::Number;
+use runtime_api::params::{LimitParam, SeqParam};
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{Content, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::openapi::{Content, Ref, Required, ResponseBuilder};
 
 use super::routes;
 
@@ -101,39 +100,6 @@ fn complete(operation: &mut Operation, authenticated: bool) {
     {
         body.required = Some(Required::False);
     }
-}
-
-/// A query parameter read as a `u64` (an event or transcript seq): the schema states its real bounds,
-/// which `format: int64` would understate.
-pub(super) struct SeqParam;
-
-impl utoipa::PartialSchema for SeqParam {
-    fn schema() -> RefOr<Schema> {
-        integer(u64::MAX, "A sequence number")
-    }
-}
-
-impl utoipa::ToSchema for SeqParam {}
-
-/// The `limit` query parameter, read as a `u32` and clamped to 1..=500.
-pub(super) struct LimitParam;
-
-impl utoipa::PartialSchema for LimitParam {
-    fn schema() -> RefOr<Schema> {
-        integer(u32::MAX.into(), "Page size; clamped to 1..=500, and the page says what it applied; 50 when absent")
-    }
-}
-
-impl utoipa::ToSchema for LimitParam {}
-
-/// An integer schema from 0 to `max`.
-fn integer(max: u64, description: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .description(Some(description))
-        .minimum(Some(0))
-        .maximum(Some(Number::UInt(usize::try_from(max).unwrap_or(usize::MAX))))
-        .into()
 }
 
 /// The document serialized once, when the router was built.

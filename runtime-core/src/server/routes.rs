@@ -14,8 +14,8 @@ use runtime_api::{
     WorkerPage,
 };
 
-use super::openapi::{LimitParam, SeqParam};
 use crate::Runtime;
+use runtime_api::params::{LimitParam, SeqParam};
 
 fn worker_id(raw: String) -> Result<WorkerId, HttpError> {
     WorkerId::parse(raw).map_err(HttpError::from)
