@@ -246,7 +246,17 @@ fn api_error_schema_follows_its_wire_form() {
     assert_eq!(strings(&error["required"]), ["code", "message", "retryable"].into());
     assert_eq!(error["properties"]["retryable"]["type"], "boolean");
     let props: BTreeSet<_> = error["properties"].as_object().unwrap().keys().map(String::as_str).collect();
-    let wire = ["code", "message", "retryable", "runtime_id", "worker_id", "earliest_seq", "field", "retry_after_s"];
+    let wire = [
+        "code",
+        "message",
+        "retryable",
+        "runtime_id",
+        "worker_id",
+        "earliest_seq",
+        "field",
+        "retry_after_s",
+        "problems",
+    ];
     assert_eq!(props, wire.into());
     assert_eq!(schema(&doc, "ErrorEnvelope")["properties"]["error"]["$ref"], "#/components/schemas/ApiError");
 }

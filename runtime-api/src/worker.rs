@@ -154,9 +154,11 @@ impl From<WireDetail> for WorkerDetail {
 pub struct CreateWorkerRequest {
     /// Profile name; `default` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$"))]
     pub profile: Option<String>,
-    /// Optional human title.
+    /// Optional human title: one line, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub title: Option<String>,
     /// Optional string labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,7 +232,16 @@ impl WhenBusy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InputRequest {
-    /// The message text.
+    /// The message text: not blank; line breaks and tabs but no other control characters; at most 65,536
+    /// bytes of UTF-8 (as many characters when ASCII).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 65536,
+            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+        )
+    )]
     pub content: String,
     /// Who speaks; `user` when absent.
     #[serde(default)]
@@ -301,8 +312,9 @@ pub struct InputAck {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleRequest {
-    /// Optional human reason, recorded in the transcript notice.
+    /// Optional human reason, recorded in the transcript notice: one line, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub reason: Option<String>,
 }
 
