@@ -11,11 +11,6 @@ pub async fn unknown_route(request: Request) -> HttpError {
     HttpError(ApiError::invalid(format!("no such endpoint: {} {}", request.method(), request.uri().path())))
 }
 
-/// A method the route does not take: `invalid_request` naming both.
-pub async fn unknown_method(request: Request) -> HttpError {
-    HttpError(ApiError::invalid(format!("{} is not allowed on {}", request.method(), request.uri().path())))
-}
-
 /// A method the route does not take, as HTTP says it: `405 method_not_allowed` naming both, with the
 /// `Allow` header axum adds to every method-not-allowed answer (an OpenAPI client checks the two agree).
 pub async fn method_not_allowed(request: Request) -> HttpError {
