@@ -148,7 +148,7 @@ async fn bad_requests_get_typed_errors_before_reaching_a_runtime() {
             Some(r#"{"content":"hi"}"#.into()),
             ErrorCode::WorkerNotFound,
         ),
-        (Method::DELETE, base.clone(), None, ErrorCode::InvalidRequest),
+        (Method::DELETE, base.clone(), None, ErrorCode::MethodNotAllowed),
         (Method::GET, format!("{}/api/nothing-here", served.base), None, ErrorCode::InvalidRequest),
     ];
     for (method, url, body, code) in cases {
