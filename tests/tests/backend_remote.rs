@@ -29,7 +29,11 @@ async fn a_remote_down_at_start_is_listed_and_works_once_it_comes_up() {
     let port = proxy.addr().port();
     let base = format!("http://{}", proxy.addr());
     let served = serve_backend_with(&remote_config(&base, None), |b| b).await;
-    let down = view(&served.base).await;
+    // The monitor probes a new runtime at once; until that probe has failed there is no error to show.
+    let down = eventually("the first probe to fail", || async {
+        Some(view(&served.base).await).filter(|view| view.health.as_ref().is_some_and(|h| h.last_error.is_some()))
+    })
+    .await;
     assert_eq!((down.status, down.active), (RuntimeStatus::Unavailable, true));
     let error = down.health.and_then(|health| health.last_error).expect("the failure is shown");
     assert_eq!(error.code, ErrorCode::RuntimeUnavailable);
