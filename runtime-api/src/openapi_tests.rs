@@ -274,6 +274,18 @@ fn ids_are_bounded_strings_with_the_validators_pattern() {
     }
 }
 
+#[test]
+fn create_metadata_is_bounded_as_the_validator_bounds_it() {
+    let doc = full_doc();
+    let metadata = &schema(&doc, "CreateWorkerRequest")["properties"]["metadata"];
+    assert_eq!(metadata["maxProperties"].as_u64(), Some(crate::limits::MAX_METADATA_ENTRIES as u64));
+    let (key, value) = (&metadata["propertyNames"], &metadata["additionalProperties"]);
+    assert_eq!((key["minLength"].as_u64(), key["maxLength"].as_u64()), (Some(1), Some(64)));
+    assert_eq!((value["minLength"].as_u64(), value["maxLength"].as_u64()), (Some(0), Some(1024)));
+    assert_eq!(key["pattern"], value["pattern"]);
+    assert_eq!(strings(&metadata["type"]), ["object", "null"].into());
+}
+
 /// The names serde writes for `values`, to compare with a schema's `enum`.
 fn wire_names<T: serde::Serialize>(values: &[T]) -> BTreeSet<String> {
     values.iter().map(|v| serde_json::to_value(v).unwrap().as_str().unwrap().to_owned()).collect()

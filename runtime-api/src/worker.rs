@@ -160,9 +160,31 @@ pub struct CreateWorkerRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"))]
     pub title: Option<String>,
-    /// Optional string labels.
+    /// Optional string labels: at most 32, keys of 1–64 and values of up to 1,024 characters, one line each.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = metadata_schema))]
     pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// The schema of [`CreateWorkerRequest::metadata`], which the derive cannot bound: entry count, key and value
+/// lengths, no control characters.
+#[cfg(feature = "openapi")]
+fn metadata_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+    let one_line = |min: usize, max: usize| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(min))
+            .max_length(Some(max))
+            .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$"))
+            .build()
+    };
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .max_properties(Some(limits::MAX_METADATA_ENTRIES))
+        .property_names(Some(one_line(1, limits::MAX_METADATA_KEY_CHARS)))
+        .additional_properties(Some(Schema::Object(one_line(0, limits::MAX_METADATA_VALUE_CHARS))))
+        .build()
 }
 
 impl CreateWorkerRequest {
