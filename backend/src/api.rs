@@ -25,6 +25,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 
 pub use api_http::HttpError;
+use api_http::RequestLimitsLayer;
 pub use guard::Guard;
 
 use crate::connections::Connections;
@@ -51,6 +52,8 @@ pub struct HttpLimits {
     pub body_limit_bytes: usize,
     /// Longest a request that calls runtimes may take before it is answered with `runtime_timeout`.
     pub request_timeout: Duration,
+    /// Longest a request body may take to arrive before it is answered `408 request_timeout`.
+    pub body_timeout: Duration,
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -106,6 +109,9 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
             .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
             // Counts every request, refused ones included, by route template and status.
             .layer(middleware::from_fn_with_state(state.metrics.clone(), observe))
+            // One `Host` before the guard reads it, a declared oversize body refused before anything reads
+            // it, and a slow body answered `408` (within the request-timeout backstop).
+            .layer(RequestLimitsLayer::new(limits.body_limit_bytes, limits.body_timeout))
             // Host, Origin and token checks before anything else runs.
             .layer(middleware::from_fn_with_state(guard, guard::check))
             // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use api_http::{RequestLimitsLayer, ServeLimits};
+use api_http::ServeLimits;
 use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
 use sources::EmbeddedSource;
@@ -110,11 +110,9 @@ impl Backend {
         let limits = HttpLimits {
             body_limit_bytes: self.config.server.body_limit_bytes,
             request_timeout: self.config.server.request_timeout,
+            body_timeout: self.config.server.body_timeout(),
         };
-        let body = RequestLimitsLayer::new(self.config.server.body_limit_bytes, self.config.server.body_timeout());
-        // Outside the whole API: one `Host` before the guard reads it, a declared oversize body refused
-        // before anything reads it, and a slow body answered `408` (within the request-timeout backstop).
-        api::router(state, guard, limits).layer(body)
+        api::router(state, guard, limits)
     }
 
     /// Opens the listening socket at the configured address.

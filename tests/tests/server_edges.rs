@@ -18,10 +18,17 @@ const WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 struct Answer {
     status: u16,
+    head: String,
     body: String,
 }
 
 impl Answer {
+    /// Whether the answer has been through the API's layers: a request id and the security headers.
+    fn is_from_the_api(&self) -> bool {
+        let head = self.head.to_ascii_lowercase();
+        head.contains("\r\nx-request-id: ") && head.contains("\r\nx-content-type-options: nosniff")
+    }
+
     fn code(&self) -> ErrorCode {
         serde_json::from_str::<ErrorEnvelope>(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body)).error.code
     }
@@ -63,7 +70,7 @@ fn parse(seen: &[u8]) -> Option<Answer> {
         .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    (body.len() >= length).then(|| Answer { status, body: body[..length].to_owned() })
+    (body.len() >= length).then(|| Answer { status, head: head.to_owned(), body: body[..length].to_owned() })
 }
 
 /// Reads until the server closes, failing if that takes longer than [`WAIT`]; returns how long it took.
@@ -114,6 +121,7 @@ async fn a_declared_oversize_body_is_refused_before_it_is_read() {
     let started = Instant::now();
     let answer = exchange(addr, &raw).await;
     assert_eq!((answer.status, answer.code()), (413, ErrorCode::PayloadTooLarge), "{answer:?}");
+    assert!(answer.is_from_the_api(), "{answer:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "waited {:?} for a body it refuses", started.elapsed());
 }
 
@@ -151,6 +159,7 @@ async fn two_host_headers_are_refused() {
     for hosts in [format!("host: {addr}\r\nhost: rebound.example"), format!("host: {addr}\r\nhost: {addr}")] {
         let answer = exchange(addr, &format!("GET /api/runtimes HTTP/1.1\r\n{hosts}\r\n\r\n")).await;
         assert_eq!((answer.status, answer.code()), (400, ErrorCode::InvalidRequest), "{hosts}: {answer:?}");
+        assert!(answer.is_from_the_api(), "{hosts}: {answer:?}");
     }
     let answer = exchange(addr, &format!("GET /api/runtimes HTTP/1.1\r\nhost: {addr}\r\n\r\n")).await;
     assert_eq!(answer.status, 200);
