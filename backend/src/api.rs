@@ -5,6 +5,7 @@ pub mod guard;
 mod health;
 mod openapi;
 mod runtimes;
+pub mod session;
 mod settings;
 mod ui;
 pub mod views;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub connections: Arc<Connections>,
     /// Bounds on open Browser event streams.
     pub streams: api_http::StreamCaps,
+    /// Signing in from the page.
+    pub sign_in: Arc<session::SignIn>,
 }
 
 /// Limits of the HTTP layer.
@@ -76,6 +79,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .route("/api/settings/runtime-connections", get(settings::list))
         .route("/api/settings/runtime-connections/test", post(settings::test_candidate))
         .route("/api/settings/runtime-connections/{id}/test", post(settings::test_saved))
+        .route("/api/session", get(session::status).post(session::sign_in).delete(session::sign_out))
         .route("/api/openapi.json", get(openapi::document))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))

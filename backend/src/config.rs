@@ -50,6 +50,8 @@ pub const EMBEDDED_DISPLAY_NAME: &str = "Backend internal";
 pub struct CliOverrides {
     /// `--bind ADDR`: the address the Browser API listens on.
     pub bind: Option<SocketAddr>,
+    /// `--no-auth`: `server.auth = "none"`.
+    pub no_auth: bool,
 }
 
 /// The validated configuration; its `Debug` shows no path, endpoint or secret reference.
@@ -92,6 +94,9 @@ pub struct ServerConfig {
     pub allowed_origins: Vec<String>,
     /// When set, every request must carry this token.
     pub access_token_ref: Option<SecretRef>,
+    /// Whether requests need an access token at all; with [`AuthMode::Token`] and no `access_token_ref`, the
+    /// binary generates one (see [`crate::access`]).
+    pub auth: AuthMode,
     /// Upper bound on one Browser API request.
     pub request_timeout: Duration,
     /// Upper bound on one request body, in bytes.
@@ -114,6 +119,17 @@ impl ServerConfig {
     pub fn body_timeout(&self) -> Duration {
         self.request_body_timeout.min(self.request_timeout)
     }
+}
+
+/// Whether the Browser API wants an access token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Every request carries the access token (the configured one, or one the backend generated).
+    #[default]
+    Token,
+    /// Nothing is asked for: `--no-auth`, allowed on a loopback bind only.
+    None,
 }
 
 /// The runtime the backend process owns.
@@ -194,6 +210,7 @@ impl fmt::Debug for ServerConfig {
             .field("allowed_hosts", &self.allowed_hosts)
             .field("allowed_origins", &self.allowed_origins)
             .field("access_token_ref", &redact_option(&self.access_token_ref))
+            .field("auth", &self.auth)
             .field("request_timeout", &self.request_timeout)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("max_event_streams", &self.max_event_streams)

@@ -4,6 +4,7 @@
 //! the same way. The backend sees every source as `Arc<dyn RuntimeSource>`; it never names a runtime-core
 //! type.
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod config;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use backend::access::Access;
 use backend::cli::ConnectionsCommand;
 use backend::config::{self, CliOverrides};
 use backend::connections::Workspace;
@@ -27,6 +28,10 @@ struct Cli {
     /// Address to listen on; port 0 picks a free port [default: 127.0.0.1:8780, or server.bind].
     #[arg(long, env = "YOI_BACKEND_BIND")]
     bind: Option<SocketAddr>,
+    /// Ask for no access token (loopback binds only); by default the backend generates one in
+    /// `.yoi/access-token` and prints a sign-in link.
+    #[arg(long, env = "YOI_BACKEND_NO_AUTH")]
+    no_auth: bool,
     /// Log filter, in `tracing` env-filter syntax; logs go to standard error.
     #[arg(long, global = true, env = "YOI_BACKEND_LOG", default_value = "info")]
     log: String,
@@ -52,22 +57,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     api_http::binary::init_logging(&cli.log)?;
 
     let workspace = std::path::absolute(&cli.workspace).context("cannot resolve --workspace")?;
-    let overrides = CliOverrides { bind: cli.bind };
+    let overrides = CliOverrides { bind: cli.bind, no_auth: cli.no_auth };
     if let Some(Command::Connections { command }) = cli.command {
         return connections(Workspace::new(workspace, overrides), command).await;
     }
     let config = config::load(&workspace, &overrides)?;
     warn_about(&config);
-    let backend = Backend::builder(config).cli(overrides).build().await?;
+    let backend = Backend::builder(config).cli(overrides).generate_access_token().build().await?;
     reload_on_hangup(backend.connections().clone());
     let listening = backend.bind().await?;
-    // The one line on standard output: scripts wait for it to know the backend accepts connections.
-    println!("listening on http://{}", listening.local_addr());
-    std::io::stdout().flush()?;
+    // The lines on standard output: scripts wait for the first to know the backend accepts connections, and
+    // a person opens the second. One write, so a reader that stops after the first line cannot make the
+    // second fail.
+    let addr = listening.local_addr();
+    let lines = format!("listening on http://{addr}\n{}\n", sign_in_line(addr, listening.access()));
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(lines.as_bytes())?;
+    stdout.flush()?;
+    drop(stdout);
     tracing::info!(address = %listening.local_addr(), "workspace backend started");
     listening.serve(api_http::shutdown_signal()).await?;
     tracing::info!("workspace backend stopped");
     Ok(())
+}
+
+/// The line that tells a person how to open the page. It carries a generated token, as Jupyter's does: it
+/// goes to standard output for the person who started the backend, never to the log.
+fn sign_in_line(addr: SocketAddr, access: &Access) -> String {
+    match access {
+        Access::Generated(token) => format!("sign in at http://{addr}/?token={}", token.expose()),
+        Access::Configured(_) => format!("sign in at http://{addr}/ with the configured access token"),
+        Access::Off => format!("open http://{addr}/ (no sign-in: --no-auth)"),
+    }
 }
 
 /// Runs a `connections` command: its output on standard output, a refusal as the error.

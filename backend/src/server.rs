@@ -13,8 +13,10 @@ use sources::spec::{BuildOptions, Confidential};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::access::{Access, AccessTokenError, generated_token};
+use crate::api::session::SignIn;
 use crate::api::{self, AppState, Guard, HttpLimits};
-use crate::config::{self, BackendConfig, CliOverrides, Secret, SecretRefError, StoreKind};
+use crate::config::{self, AuthMode, BackendConfig, CliOverrides, SecretRefError, StoreKind};
 use crate::connections::live::{self, Applied};
 use crate::connections::{Connections, Workspace};
 use crate::metrics::Metrics;
@@ -29,7 +31,8 @@ pub struct Backend {
     config: BackendConfig,
     registry: Arc<RuntimeRegistry>,
     metrics: Arc<Metrics>,
-    access_token: Option<Secret>,
+    access: Access,
+    sign_in: Arc<SignIn>,
     embedded: Option<EmbeddedSource>,
     connections: Arc<Connections>,
     streams: api_http::StreamCaps,
@@ -43,6 +46,7 @@ pub struct BackendBuilder {
     stack: StackSettings,
     reconnect_max: Duration,
     cli: CliOverrides,
+    generate_token: bool,
 }
 
 /// Why the backend could not start or stopped serving.
@@ -54,6 +58,9 @@ pub enum BackendError {
     /// The access token could not be read.
     #[error("cannot read the access token (server.access_token_ref): {0}")]
     AccessToken(#[from] SecretRefError),
+    /// The generated access token could not be kept.
+    #[error(transparent)]
+    GeneratedToken(#[from] AccessTokenError),
     /// Two sources share an id.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -85,7 +92,13 @@ impl Backend {
             stack: StackSettings::default(),
             reconnect_max: DEFAULT_RECONNECT_MAX,
             cli: CliOverrides::default(),
+            generate_token: false,
         }
+    }
+
+    /// How requests are authenticated.
+    pub fn access(&self) -> &Access {
+        &self.access
     }
 
     /// The runtimes.
@@ -105,8 +118,9 @@ impl Backend {
             metrics: self.metrics.clone(),
             connections: self.connections.clone(),
             streams: self.streams.clone(),
+            sign_in: self.sign_in.clone(),
         };
-        let guard = Guard::new(bound, &self.config.server, self.access_token.clone());
+        let guard = Guard::new(bound, &self.config.server, self.access.token().cloned());
         let limits = HttpLimits {
             body_limit_bytes: self.config.server.body_limit_bytes,
             request_timeout: self.config.server.request_timeout,
@@ -164,6 +178,13 @@ impl BackendBuilder {
         self
     }
 
+    /// Generates an access token in the workspace (or reuses the one kept there) when authentication is on and
+    /// none is configured, as the binary does; without this such a backend asks for no token.
+    pub fn generate_access_token(mut self) -> Self {
+        self.generate_token = true;
+        self
+    }
+
     /// Replaces the longest pause between attempts to resume a remote's event stream (tests shorten it).
     pub fn stream_reconnect_max(mut self, pause: Duration) -> Self {
         self.reconnect_max = pause;
@@ -173,7 +194,12 @@ impl BackendBuilder {
     /// Starts the embedded runtime and registers every source.
     pub async fn build(self) -> Result<Backend, BackendError> {
         let config = self.config;
-        let access_token = config.server.access_token_ref.as_ref().map(|r| r.resolve()).transpose()?;
+        let access = match (&config.server.access_token_ref, config.server.auth) {
+            (Some(configured), _) => Access::Configured(configured.resolve()?),
+            (None, AuthMode::Token) if self.generate_token => Access::Generated(generated_token(&config.workspace)?),
+            (None, _) => Access::Off,
+        };
+        let sign_in = SignIn::new(access.token().cloned());
         let metrics = Arc::new(Metrics::new());
         // A remote's client works within the stack's deadlines, derived from them so the two cannot disagree.
         let options = BuildOptions { remote: self.stack.deadlines.remote_timeouts(self.reconnect_max) };
@@ -213,7 +239,7 @@ impl BackendBuilder {
             config.server.max_event_streams_per_client,
             ["server.max_event_streams", "server.max_event_streams_per_client"],
         );
-        Ok(Backend { config, registry, metrics, access_token, embedded, connections, streams })
+        Ok(Backend { config, registry, metrics, access, sign_in, embedded, connections, streams })
     }
 }
 
@@ -237,6 +263,11 @@ impl Listening {
     /// The address actually bound (port 0 picks a free one).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// How requests are authenticated.
+    pub fn access(&self) -> &Access {
+        self.backend.access()
     }
 
     /// Serves until `shutdown` resolves, then closes every stream, lets in-flight requests finish and stops

@@ -74,6 +74,8 @@ error_codes! {
     ConfigInvalid = "config_invalid", 422, retryable = false;
     /// Too many event streams are open, for this client or in all; close one or retry later.
     TooManyStreams = "too_many_streams", 429, retryable = true;
+    /// Too many wrong sign-in attempts from this client; try again after `Retry-After`.
+    TooManyAttempts = "too_many_attempts", 429, retryable = true;
     /// The source cannot perform this operation.
     Unsupported = "unsupported", 501, retryable = false;
     /// The remote runtime refused the backend's credentials.
@@ -400,6 +402,7 @@ mod tests {
             (PayloadTooLarge, 413),
             (ConfigInvalid, 422),
             (TooManyStreams, 429),
+            (TooManyAttempts, 429),
             (Unsupported, 501),
             (RuntimeIncompatible, 502),
             (RuntimeUnavailable, 503),

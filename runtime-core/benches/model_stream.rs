@@ -48,7 +48,7 @@ async fn run() {
     std::fs::create_dir_all(dir.path().join(".yoi")).unwrap();
     let remote = format!("[[runtimes.remote]]\nid = \"dev\"\nendpoint = \"{}\"\n", runtime.base);
     std::fs::write(dir.path().join(".yoi/workspace-backend.toml"), remote).unwrap();
-    let backend_args = ["--log", "warn", "--workspace", dir.path().to_str().unwrap()];
+    let backend_args = ["--log", "warn", "--no-auth", "--workspace", dir.path().to_str().unwrap()];
     let backend = LoggedProcess::start_path(&bins.join("workspace-backend"), backend_args, quiet);
 
     let paths = [

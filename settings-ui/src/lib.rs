@@ -53,6 +53,7 @@ assets! {
     "/test-report.js" => "test-report.js", JS;
     "/token-hint.js" => "token-hint.js", JS;
     "/reload-button.js" => "reload-button.js", JS;
+    "/sign-in.js" => "sign-in.js", JS;
     "/style.css" => "style.css", CSS;
 }
 

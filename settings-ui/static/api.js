@@ -70,6 +70,10 @@ export async function request(method, path, body, options = {}) {
       data = null;
     }
   }
+  if (response.status === 401 && !path.startsWith(SESSION)) {
+    // The sign-in cookie is gone or the backend's token changed: the page asks for it again.
+    window.dispatchEvent(new CustomEvent('yoi:signed-out'));
+  }
   if (!response.ok) {
     const error = data && typeof data.error === 'object' && data.error !== null
       ? data.error
@@ -81,6 +85,16 @@ export async function request(method, path, body, options = {}) {
   }
   return data;
 }
+
+const SESSION = '/api/session';
+
+/** Signing in and out (SPEC §10); the answers are `{auth: "token" | "none", signed_in}`. */
+export const session = {
+  get: () => request('GET', SESSION),
+  /** Exchanges the access token for the backend's HttpOnly sign-in cookie. */
+  signIn: (token) => request('POST', SESSION, { token }),
+  signOut: () => request('DELETE', SESSION),
+};
 
 const CONNECTIONS = '/api/settings/runtime-connections';
 

@@ -1,11 +1,14 @@
 // The page: a shell with hash routes (`#/workers`, `#/workers/{runtime}/{worker}`, `#/runtimes`,
 // `#/connections`). Each route module renders into <main> and may return a function that tears it down when
-// another route is shown.
+// another route is shown. Until the backend knows who is asking (sign-in, SPEC §10), only the sign-in form shows.
 
 import { renderWorkers } from './workers.js';
 import { renderWorkerView } from './worker-view.js';
 import { renderConnections } from './connections.js';
 import { renderRuntimes } from './runtimes.js';
+import { describeError, session } from './api.js';
+import { h, replace } from './dom.js';
+import { renderSignIn, signInFromLink } from './sign-in.js';
 
 const ROUTES = {
   workers: { title: 'Workers', render: (main, route) => route.params.length >= 2 ? renderWorkerView(main, route) : renderWorkers(main, route) },
@@ -16,6 +19,9 @@ const DEFAULT_ROUTE = 'workers';
 
 let teardown = null;
 let firstRender = true;
+let signedIn = false;
+const nav = document.getElementById('app-nav');
+const signOutButton = document.getElementById('sign-out');
 
 /** The route in the address: `{ name, params, query }`, or null for an unknown one. */
 function currentRoute() {
@@ -66,7 +72,42 @@ function show() {
 window.addEventListener('hashchange', () => {
   // Only `#/…` addresses are routes; any other fragment (an in-page anchor) must not re-render the page and
   // wipe what the user was typing.
-  if (location.hash === '' || location.hash.startsWith('#/')) show();
+  if (signedIn && (location.hash === '' || location.hash.startsWith('#/'))) show();
+});
+
+/** Leaves whatever page is shown for the sign-in form (see `renderSignIn` for `options`). */
+function showSignIn(options = {}) {
+  signedIn = false;
+  if (teardown) teardown();
+  teardown = null;
+  nav.hidden = true;
+  signOutButton.hidden = true;
+  renderSignIn(document.getElementById('main'), { ...options, onSignedIn: enter });
+}
+
+/** Shows the console to a signed-in `current` session. */
+function enter(current) {
+  signedIn = true;
+  nav.hidden = false;
+  signOutButton.hidden = current.auth !== 'token';
+  show();
+}
+
+// Any answer `401` while signed in: the cookie expired or the backend has another token now.
+window.addEventListener('yoi:signed-out', () => {
+  if (signedIn) showSignIn({ notice: 'Your sign-in has ended: the backend may have a new access token. Sign in again.' });
+});
+
+signOutButton.addEventListener('click', async () => {
+  signOutButton.disabled = true;
+  try {
+    await session.signOut();
+    showSignIn({ notice: 'Signed out.' });
+  } catch (error) {
+    replace(document.getElementById('main'), h('p', { class: 'notice notice--error', role: 'alert' }, describeError(error)));
+  } finally {
+    signOutButton.disabled = false;
+  }
 });
 
 // The skip link moves focus to <main> without touching the address, which would re-render the page.
@@ -75,4 +116,14 @@ document.querySelector('.skip-link')?.addEventListener('click', (event) => {
   document.getElementById('main').focus();
 });
 
-show();
+async function start() {
+  try {
+    const current = await signInFromLink();
+    if (current.signed_in) enter(current);
+    else showSignIn({ error: current.error ?? null });
+  } catch (error) {
+    replace(document.getElementById('main'), h('p', { class: 'notice notice--error', role: 'alert' }, describeError(error)));
+  }
+}
+
+start();

@@ -31,9 +31,9 @@ const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /**
- * Starts `bin` with `args` and waits for its one stdout line `listening on http://HOST:PORT`.
+ * Starts `bin` with `args` and waits for its stdout line `listening on http://HOST:PORT`.
  * The child gets this process's environment without any `YOI_*` variable (those configure the binaries), plus
- * `env`. Returns `{ url, child, stderr(), stop() }`.
+ * `env`. Returns `{ url, child, stderr(), nextLine(), stop() }`; `nextLine()` is the next stdout line after it.
  */
 export async function startProcess(name, bin, args, env = {}) {
   const childEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('YOI_')));
@@ -48,6 +48,10 @@ export async function startProcess(name, bin, args, env = {}) {
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const stderr = () => stderrLines.join('\n');
 
+  const later = [];
+  const waiting = [];
+  const nextLine = () => (later.length > 0 ? Promise.resolve(later.shift()) : new Promise((resolve) => waiting.push(resolve)));
+  let listening = false;
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -63,7 +67,11 @@ export async function startProcess(name, bin, args, env = {}) {
     });
     readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const match = line.match(/^listening on (http:\/\/\S+)$/);
-      if (match) {
+      if (listening) {
+        if (waiting.length > 0) waiting.shift()(line);
+        else later.push(line);
+      } else if (match) {
+        listening = true;
         clearTimeout(timer);
         resolve(match[1].replace(/\/$/, ''));
       } else if (process.env.YOI_TEST_VERBOSE) {
@@ -79,7 +87,19 @@ export async function startProcess(name, bin, args, env = {}) {
     await exited;
     clearTimeout(timer);
   }
-  return { url, child, stderr, stop };
+  return { url, child, stderr, nextLine, stop };
+}
+
+/** The access token of each backend the tests started, by its URL: pages opened on it sign in with it. */
+const ACCESS_TOKENS = new Map();
+
+/** Reads the backend's sign-in line (`sign in at URL/?token=…`) and returns `{ signInUrl, token }`. */
+async function readSignIn(backend) {
+  const line = await backend.nextLine();
+  const match = line.match(/^sign in at (http:\/\/\S+\/\?token=([0-9a-f]+))$/);
+  if (!match) throw new Error(`expected the sign-in line after "listening on", got ${JSON.stringify(line)}`);
+  ACCESS_TOKENS.set(backend.url, match[2]);
+  return { signInUrl: match[1], token: match[2] };
 }
 
 /** A fresh workspace directory whose `.yoi/workspace-backend.local.toml` holds `SEEDED_CONFIG`. */
@@ -135,12 +155,16 @@ export async function startSystem() {
       ['--workspace', workspace.dir, '--bind', '127.0.0.1:0'],
       { YOI_RUNTIME_TOKEN_DEV: token });
     started.push(backend);
+    const { signInUrl, token: accessToken } = await readSignIn(backend);
     const system = {
       token,
       workspace,
       runtime,
       backend,
-      api: apiClient(backend.url),
+      /** The link the backend printed, and the access token it carries. */
+      signInUrl,
+      accessToken,
+      api: apiClient(backend.url, accessToken),
       /**
        * Starts another worker-runtime `id` that wants the same token, which the backend can read from
        * `file:.yoi/secrets/<id>`; it is stopped with the system.
@@ -223,12 +247,17 @@ export async function assertNoSidewaysScroll(page, what) {
   if (scroll > client) throw new Error(`${what}: scrollWidth ${scroll} > clientWidth ${client}`);
 }
 
-/** Calls the backend's API directly, for setting up a test; like a script, it sends no Origin. */
-export function apiClient(base) {
+/**
+ * Calls the backend's API directly, for setting up a test; like a script, it sends no Origin and signs its
+ * requests with `Authorization: Bearer` when given the access token.
+ */
+export function apiClient(base, token = null) {
   async function call(method, route, body) {
+    const headers = body === undefined ? {} : { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(base + route, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -273,12 +302,19 @@ export function launchBrowser() {
 }
 
 /**
- * A new context and page on `baseURL`. `problems` collects console errors and uncaught page errors, which no
- * test expects.
+ * A new context and page on `baseURL`, signed in as a person would be (the token exchanged for the backend's
+ * cookie) unless `signedIn: false`. `problems` collects console errors and uncaught page errors, which no test
+ * expects.
  */
-export async function openPage(browser, baseURL, options = {}) {
+export async function openPage(browser, baseURL, { signedIn = true, ...options } = {}) {
   const context = await browser.newContext({ baseURL, viewport: { width: 1280, height: 900 }, ...options });
   context.setDefaultTimeout(10_000);
+  const token = ACCESS_TOKENS.get(baseURL);
+  if (signedIn && token) {
+    // The context's request client shares its cookies with its pages.
+    const answer = await context.request.post('/api/session', { data: { token }, headers: { Origin: baseURL } });
+    if (!answer.ok()) throw new Error(`could not sign in: ${answer.status()} ${await answer.text()}`);
+  }
   const page = await context.newPage();
   const problems = [];
   page.on('console', (message) => {

@@ -85,7 +85,7 @@ pub fn backend_config(toml: &str) -> (backend::config::BackendConfig, tempfile::
 
 /// The command line of every test backend: a free loopback port.
 fn loopback() -> backend::config::CliOverrides {
-    backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()) }
+    backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()), ..Default::default() }
 }
 
 /// Builds and serves a backend on the default configuration; `customize` adds sources or leaves the

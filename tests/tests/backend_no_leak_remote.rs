@@ -31,7 +31,13 @@ async fn a_remotes_address_and_credentials_never_reach_a_browser_or_a_log() {
     )
     .unwrap();
     let mut backend = Command::new(binary("workspace-backend"))
-        .args(["--bind", "127.0.0.1:0", "--log", "info,backend=debug,sources=debug,api_http=debug,runtime_core=debug"])
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--no-auth",
+            "--log",
+            "info,backend=debug,sources=debug,api_http=debug,runtime_core=debug",
+        ])
         .arg("--workspace")
         .arg(dir.path())
         .env(TOKEN_VAR, TOKEN)

@@ -44,7 +44,7 @@ async fn with_an_access_token_nothing_passes_without_it() {
         "[server]\naccess_token_ref = \"file:.yoi/secrets/access\"\n",
     )
     .unwrap();
-    let cli = backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()) };
+    let cli = backend::config::CliOverrides { bind: Some("127.0.0.1:0".parse().unwrap()), ..Default::default() };
     let config = backend::config::load(dir.path(), &cli).unwrap();
     let listening = backend::Backend::builder(config).build().await.unwrap().bind().await.unwrap();
     let base = format!("http://{}", listening.local_addr());
@@ -83,12 +83,17 @@ fn the_binary_serves_on_defaults_and_stops_gracefully_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("listening line, got {line:?}"));
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    let base = line.strip_prefix("listening on ").unwrap_or_else(|| panic!("listening line, got {line:?}"));
+    // By default the backend asks for the token it generated, which its sign-in link carries.
+    let sign_in = lines.next().unwrap().unwrap();
+    let token = sign_in.rsplit_once("?token=").unwrap_or_else(|| panic!("sign-in line, got {sign_in:?}")).1;
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let body =
-        runtime.block_on(async { reqwest::get(format!("{base}/api/runtimes")).await.unwrap().text().await.unwrap() });
+    let body = runtime.block_on(async {
+        let answer = reqwest::Client::new().get(format!("{base}/api/runtimes")).bearer_auth(token).send().await;
+        answer.unwrap().text().await.unwrap()
+    });
     assert!(body.contains("\"runtime_id\":\"backend-internal\""), "{body}");
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -55,7 +55,7 @@ async fn setup() -> Setup {
     .unwrap();
     let backend = LoggedProcess::start(
         "workspace-backend",
-        [std::ffi::OsString::from("--log"), LOGS.into(), "--workspace".into(), dir.path().into()],
+        [std::ffi::OsString::from("--log"), LOGS.into(), "--no-auth".into(), "--workspace".into(), dir.path().into()],
         with_key,
     );
     Setup { model, runtime, backend, _dir: dir }
@@ -246,7 +246,8 @@ async fn both_binaries_start_with_the_specs_profiles_file_and_a_missing_key_fail
         format!("[[runtimes.remote]]\nid = \"dev\"\nendpoint = \"{}\"\n", runtime.base),
     )
     .unwrap();
-    let backend = LoggedProcess::start("workspace-backend", ["--workspace".as_ref(), dir.path().as_os_str()], no_key);
+    let args = ["--no-auth".as_ref(), "--workspace".as_ref(), dir.path().as_os_str()];
+    let backend = LoggedProcess::start("workspace-backend", args, no_key);
     let setup = Setup { model: ModelServer::start().await, runtime, backend, _dir: dir };
     for runtime in ["dev", "backend-internal"] {
         let worker = model_worker(&setup, runtime).await;

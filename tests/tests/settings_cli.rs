@@ -35,7 +35,7 @@ impl BackendProcess {
         let mut child = Command::new(binary("workspace-backend"))
             .arg("--workspace")
             .arg(workspace)
-            .args(["--bind", "127.0.0.1:0", "--log", "warn"])
+            .args(["--bind", "127.0.0.1:0", "--no-auth", "--log", "warn"])
             .stdout(Stdio::piped())
             .spawn()
             .expect("the backend starts");

@@ -4,6 +4,7 @@
 //! fails the Host check; a page that posts or opens a WebSocket to the backend from another origin fails
 //! the Origin check; and when the backend is reachable beyond loopback, nothing passes without the token.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -18,8 +19,12 @@ use subtle::ConstantTimeEq;
 use crate::config::{Secret, ServerConfig};
 use api_http::HttpError;
 
-/// Name of the cookie a browser may carry the access token in (a WebSocket cannot set headers).
+/// Name of the cookie a browser carries the access token in (a WebSocket cannot set headers); its value is the
+/// token percent-encoded (a generated token is unchanged by that).
 pub const TOKEN_COOKIE: &str = "yoi_access_token";
+
+/// The one API path that answers without the token: signing in, signing out and asking whether one is signed in.
+pub const SESSION_PATH: &str = "/api/session";
 
 /// What the guard lets through.
 #[derive(Clone)]
@@ -29,6 +34,9 @@ pub struct Guard {
     /// Bound to every address: any IP literal with our port is a name of this host.
     any_ip_port: Option<u16>,
     token: Option<Arc<Secret>>,
+    /// Paths served without the token: the page's static files (they hold no data, and the sign-in form
+    /// is among them) and [`SESSION_PATH`].
+    public: Arc<HashSet<&'static str>>,
 }
 
 impl Guard {
@@ -61,6 +69,7 @@ impl Guard {
             origins: Arc::new(origins),
             any_ip_port: ip.is_unspecified().then_some(port),
             token: token.map(Arc::new),
+            public: Arc::new(settings_ui::ASSETS.iter().map(|asset| asset.path).chain([SESSION_PATH]).collect()),
         }
     }
 
@@ -84,21 +93,27 @@ impl Guard {
     }
 
     fn token_matches(&self, headers: &HeaderMap) -> bool {
-        let Some(expected) = &self.token else { return true };
-        let expected = expected.expose().as_bytes();
-        // The scheme name is case-insensitive (RFC 7235).
-        let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-        let cookies = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|cookies| cookies.split(';'))
-            .filter_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='));
-        bearer.into_iter().chain(cookies).any(|given| bool::from(given.as_bytes().ct_eq(expected)))
+        self.token.as_deref().is_none_or(|expected| presents(headers, expected))
     }
+}
+
+/// Whether `headers` carry `expected`, as `Authorization: Bearer` or in the [`TOKEN_COOKIE`]; compared in
+/// constant time.
+pub fn presents(headers: &HeaderMap, expected: &Secret) -> bool {
+    let expected = expected.expose().as_bytes();
+    // The scheme name is case-insensitive (RFC 7235).
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| Cow::Borrowed(token.trim().as_bytes()))
+    });
+    let cookies = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|cookies| cookies.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
+        .map(|value| Cow::from(percent_encoding::percent_decode_str(value)));
+    bearer.into_iter().chain(cookies).any(|given| bool::from(given.as_ref().ct_eq(expected)))
 }
 
 /// Whether `host` ends in `:port` (an IPv6 literal only counts when bracketed).
@@ -148,7 +163,7 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
     {
         return refuse(ErrorCode::Forbidden, "requests from this origin are not allowed");
     }
-    if !guard.token_matches(request.headers()) {
+    if !guard.public.contains(request.uri().path()) && !guard.token_matches(request.headers()) {
         let mut response = refuse(ErrorCode::Unauthorized, "an access token is required");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         return response;

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{Content, Ref, Required, ResponseBuilder};
 
-use super::{events, health, runtimes, settings, views, workers};
+use super::{events, health, runtimes, session, settings, views, workers};
 
 /// The document.
 #[derive(OpenApi)]
@@ -30,6 +30,9 @@ use super::{events, health, runtimes, settings, views, workers};
         settings::test_saved,
         settings::test_candidate,
         settings::reload,
+        session::status,
+        session::sign_in,
+        session::sign_out,
         health::live,
         health::ready,
         health::metrics,
@@ -69,7 +72,9 @@ fn complete(path: &str, operation: &mut Operation) {
     };
     // The guard, the access token, the parameters' parsing: every route.
     add("400", "Malformed: a parameter, a body, two Host headers (invalid_request)");
-    add("401", "An access token is configured and was not sent (unauthorized)");
+    if path != super::guard::SESSION_PATH {
+        add("401", "The access token was not sent, or is not the right one (unauthorized)");
+    }
     add("403", "A Host or Origin not allowed (forbidden)");
     if operation.request_body.is_some() {
         add("408", "The body did not arrive in time (request_timeout)");
@@ -130,6 +135,9 @@ mod tests {
             ("/api/settings/runtime-connections/{id}/test", "post"),
             ("/api/settings/runtime-connections/test", "post"),
             ("/api/settings/reload", "post"),
+            ("/api/session", "get"),
+            ("/api/session", "post"),
+            ("/api/session", "delete"),
             ("/api/openapi.json", "get"),
             ("/healthz", "get"),
             ("/readyz", "get"),
@@ -138,7 +146,7 @@ mod tests {
         for (path, method) in expected {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is not documented");
         }
-        assert_eq!(paths.len(), 20, "a documented path the router does not serve?");
+        assert_eq!(paths.len(), 21, "a documented path the router does not serve?");
         let schemas = document["components"]["schemas"].as_object().unwrap();
         for name in
             ["RuntimeView", "WorkerDetail", "InputRequest", "StreamFrame", "ErrorEnvelope", "ErrorCode", "ProfileList"]

@@ -69,6 +69,14 @@ pub(super) fn load_from(
         index.insert(server, Location::CommandLine, Kind::Table);
         layers.push(index);
     }
+    if cli.no_auth {
+        figment = figment.merge(Serialized::default("server.auth", "none"));
+        let mut index = LayerIndex::new(Order::Merge);
+        let server = FieldPath::root().key("server");
+        index.insert(server.key("auth"), Location::CommandLine, Kind::Scalar);
+        index.insert(server, Location::CommandLine, Kind::Table);
+        layers.push(index);
+    }
 
     // A layer that failed its own checks is missing from the merge, so checking the merged result would report
     // problems that are not there.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use sources::spec::RawRuntimes;
 
-use super::StoreKind;
+use super::{AuthMode, StoreKind};
 
 /// A whole configuration file, or all layers merged.
 #[derive(Default, Deserialize)]
@@ -43,6 +43,9 @@ pub(super) struct RawServer {
     pub(super) allowed_origins: Vec<String>,
     /// `env:NAME` or `file:PATH` of the token every request must carry.
     pub(super) access_token_ref: Option<String>,
+    /// `token` (the default: a configured or generated token) or `none` (loopback only).
+    #[serde(default)]
+    pub(super) auth: AuthMode,
     /// Upper bound on one request, in seconds.
     #[serde(default = "default_request_timeout_secs")]
     pub(super) request_timeout_secs: i64,
@@ -130,6 +133,7 @@ impl Default for RawServer {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             access_token_ref: None,
+            auth: AuthMode::default(),
             request_timeout_secs: default_request_timeout_secs(),
             body_limit_bytes: default_body_limit_bytes(),
             max_event_streams: default_max_event_streams(),

@@ -214,7 +214,7 @@ request_timeout_secs = 20
     assert_eq!(config.server.body_limit_bytes, 2048, "base beats default");
     assert_eq!(config.embedded.store, StoreKind::Fs);
 
-    let config = ws.load(&vars, &CliOverrides { bind: bind("127.0.0.1:1004") }).unwrap();
+    let config = ws.load(&vars, &CliOverrides { bind: bind("127.0.0.1:1004"), ..Default::default() }).unwrap();
     assert_eq!(config.server.bind, "127.0.0.1:1004".parse().unwrap(), "command line beats env");
     assert_eq!(config.server.request_timeout, Duration::from_secs(30), "env beats local");
 }
@@ -431,7 +431,7 @@ fn non_loopback_bind_requires_an_access_token_reference() {
     assert_eq!(problems, [expected]);
 
     let ws = Workspace::new();
-    let problems = ws.problems(&[], &CliOverrides { bind: bind("[::]:9000") });
+    let problems = ws.problems(&[], &CliOverrides { bind: bind("[::]:9000"), ..Default::default() });
     assert_eq!(
         problems,
         ["command line: server.access_token_ref: required because server.bind ([::]:9000) is not a loopback address"]
@@ -441,8 +441,42 @@ fn non_loopback_bind_requires_an_access_token_reference() {
     ws.local("[server]\naccess_token_ref = \"file:.yoi/secrets/access-token\"\n");
     let config = ws.load(&[("YOI_BACKEND_SERVER__BIND", "0.0.0.0:9000")], &CliOverrides::default()).unwrap();
     assert_eq!(config.server.access_token_ref, Some(SecretRef::File(ws.path().join(".yoi/secrets/access-token"))));
-    let config = ws.load(&[], &CliOverrides { bind: bind("[::1]:9000") }).unwrap();
+    let config = ws.load(&[], &CliOverrides { bind: bind("[::1]:9000"), ..Default::default() }).unwrap();
     assert!(config.server.bind.ip().is_loopback());
+}
+
+#[test]
+fn auth_is_on_by_default_and_off_only_on_loopback() {
+    let ws = Workspace::new();
+    assert_eq!(ws.load(&[], &CliOverrides::default()).unwrap().server.auth, AuthMode::Token);
+    let no_auth = CliOverrides { no_auth: true, ..Default::default() };
+    assert_eq!(ws.load(&[], &no_auth).unwrap().server.auth, AuthMode::None);
+    ws.local("[server]\nauth = \"none\"\n");
+    assert_eq!(ws.load(&[], &CliOverrides::default()).unwrap().server.auth, AuthMode::None);
+
+    let ws = Workspace::new();
+    let wide = CliOverrides { bind: bind("0.0.0.0:9000"), no_auth: true };
+    let problems = ws.problems(&[], &wide);
+    assert!(
+        problems.contains(
+            &"command line: server.auth: \"none\" is allowed with a loopback bind only, and server.bind is 0.0.0.0:9000"
+                .to_owned()
+        ),
+        "{problems:?}"
+    );
+
+    let ws = Workspace::new();
+    let local = ws.local("[server]\nauth = \"none\"\naccess_token_ref = \"env:YOI_BACKEND_ACCESS_TOKEN\"\n");
+    let problems = ws.problems(&[], &CliOverrides::default());
+    let expected = format!(
+        "{}:2: server.auth: \"none\" cannot be combined with server.access_token_ref; remove one",
+        local.display()
+    );
+    assert_eq!(problems, [expected]);
+
+    let ws = Workspace::new();
+    ws.local("[server]\nauth = \"maybe\"\n");
+    assert_eq!(ws.problems(&[], &CliOverrides::default()).len(), 1);
 }
 
 #[test]

@@ -15,6 +15,7 @@ fn known_keys(table: &FieldPath) -> Option<&'static [&'static str]> {
             "allowed_hosts",
             "allowed_origins",
             "access_token_ref",
+            "auth",
             "request_timeout_secs",
             "body_limit_bytes",
             "max_event_streams",

@@ -13,7 +13,9 @@ use sources::spec::Check;
 use super::fields::{check_display_name, parse_allowed_host, parse_allowed_origin};
 use super::origin::{FieldPath, Origins};
 use super::raw::{RawConfig, RawEmbedded, RawServer};
-use super::{BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, Problem, SecretRef, ServerConfig, StoreKind};
+use super::{
+    AuthMode, BackendConfig, EMBEDDED_RUNTIME_ID, EmbeddedConfig, Problem, SecretRef, ServerConfig, StoreKind,
+};
 
 /// Accepted `server.request_timeout_secs`: a second to an hour.
 const REQUEST_TIMEOUT_SECS: std::ops::RangeInclusive<i64> = 1..=3600;
@@ -141,6 +143,18 @@ impl Checker<'_> {
             let message = format!("required because server.bind ({bind}) is not a loopback address");
             self.report_at(&bind_path, &token_path, message);
         }
+        let auth_path = at.key("auth");
+        if raw.auth == AuthMode::None {
+            if let Some(bind) = bind
+                && !bind.ip().is_loopback()
+            {
+                let message = format!("\"none\" is allowed with a loopback bind only, and server.bind is {bind}");
+                self.report(&auth_path, message);
+            }
+            if matches!(access_token_ref, Some(Some(_))) {
+                self.report(&auth_path, "\"none\" cannot be combined with server.access_token_ref; remove one");
+            }
+        }
         let timeout = self.in_range(&at.key("request_timeout_secs"), raw.request_timeout_secs, REQUEST_TIMEOUT_SECS);
         let body_limit = self.in_range(&at.key("body_limit_bytes"), raw.body_limit_bytes, BODY_LIMIT_BYTES);
         let streams = self.in_range(&at.key("max_event_streams"), raw.max_event_streams, EVENT_STREAMS);
@@ -157,6 +171,7 @@ impl Checker<'_> {
             allowed_hosts: allowed_hosts?,
             allowed_origins: allowed_origins?,
             access_token_ref: access_token_ref?,
+            auth: raw.auth,
             request_timeout: Duration::from_secs(timeout?.try_into().ok()?),
             body_limit_bytes: body_limit?.try_into().ok()?,
             max_event_streams: streams?.try_into().ok()?,

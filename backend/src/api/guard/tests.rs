@@ -12,6 +12,7 @@ fn server(extra_hosts: &[&str]) -> ServerConfig {
         allowed_hosts: extra_hosts.iter().map(|h| (*h).to_owned()).collect(),
         allowed_origins: vec!["https://ui.example".to_owned()],
         access_token_ref: None,
+        auth: crate::config::AuthMode::Token,
         request_timeout: std::time::Duration::from_secs(60),
         body_limit_bytes: 1 << 16,
         max_event_streams: 16,
@@ -124,4 +125,45 @@ async fn the_bearer_scheme_is_case_insensitive_and_every_token_cookie_is_tried()
     assert_eq!(status(&app, "GET", host, &[("authorization", "bearer canary-access-token")]).await, StatusCode::OK);
     let cookies = [("cookie", "yoi_access_token=old; yoi_access_token=canary-access-token")];
     assert_eq!(status(&app, "GET", host, &cookies).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_page_files_and_the_session_pass_without_the_token_and_nothing_else_does() {
+    let (token, _dir) = token("canary-access-token");
+    let app = Router::new()
+        .route("/", get(|| async { "page" }))
+        .route("/app.js", get(|| async { "script" }))
+        .route(SESSION_PATH, get(|| async { "session" }).post(|| async { "signed in" }))
+        .route("/api/runtimes", get(|| async { "data" }))
+        .layer(axum::middleware::from_fn_with_state(Guard::new(loopback(), &server(&[]), Some(token)), check));
+    let call = |method: &str, path: &str, headers: &[(&str, &str)]| {
+        let mut request = HttpRequest::builder().method(method).uri(path).header(header::HOST, "127.0.0.1:8780");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let app = app.clone();
+        async move { app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status() }
+    };
+    for path in ["/", "/app.js", SESSION_PATH] {
+        assert_eq!(call("GET", path, &[]).await, StatusCode::OK, "{path}");
+    }
+    assert_eq!(call("POST", SESSION_PATH, &[]).await, StatusCode::OK);
+    for path in ["/api/runtimes", "/api/runtimes/", "/index.html", "/app.js/x", "/api/session/x"] {
+        assert_eq!(call("GET", path, &[]).await, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // The session still takes no request from another site.
+    assert_eq!(call("POST", SESSION_PATH, &[("origin", "https://evil.example")]).await, StatusCode::FORBIDDEN);
+    let rebound = HttpRequest::builder().uri("/").header(header::HOST, "rebound.example").body(Body::empty()).unwrap();
+    assert_eq!(app.clone().oneshot(rebound).await.unwrap().status(), StatusCode::FORBIDDEN, "the page checks Host too");
+}
+
+#[tokio::test]
+async fn a_cookie_carries_the_token_percent_encoded() {
+    let (token, _dir) = token("tok en;=%");
+    let app = app(Guard::new(loopback(), &server(&[]), Some(token)));
+    let host = Some("127.0.0.1:8780");
+    let encoded = [("cookie", "yoi_access_token=tok%20en%3B%3D%25")];
+    assert_eq!(status(&app, "GET", host, &encoded).await, StatusCode::OK);
+    let raw_prefix = [("cookie", "yoi_access_token=tok")];
+    assert_eq!(status(&app, "GET", host, &raw_prefix).await, StatusCode::UNAUTHORIZED);
 }
