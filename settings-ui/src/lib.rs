@@ -49,7 +49,6 @@ assets! {
     "/connections.js" => "connections.js", JS;
     "/connection-row.js" => "connection-row.js", JS;
     "/connection-form.js" => "connection-form.js", JS;
-    "/delete-dialog.js" => "delete-dialog.js", JS;
     "/test-report.js" => "test-report.js", JS;
     "/token-hint.js" => "token-hint.js", JS;
     "/reload-button.js" => "reload-button.js", JS;

@@ -6,7 +6,10 @@ import { describeError } from './api.js';
 
 /**
  * Builds a dialog named `name` (used in ids and test ids). `open({ title, description, action, busyLabel,
- * run, opener })` shows it; `run()` is awaited, and the dialog closes when it resolves.
+ * run, opener, describeFailure, onDone })` shows it; `run()` is awaited, and the dialog closes when it
+ * resolves. `describeFailure(error)`, if given, words a failed `run()` (by default the API's message as a
+ * sentence). `onDone(result)`, if given, is awaited after the dialog closed, with what `run()` resolved to;
+ * focus is then its business, so it does not go back to `opener`.
  */
 export function confirmDialog(name) {
   const title = h('h2', { id: `${name}-title`, class: 'dialog__title' });
@@ -29,6 +32,7 @@ export function confirmDialog(name) {
     replace(description, options.description);
     confirm.textContent = options.action;
     error.hidden = true;
+    error.replaceChildren();
     element.showModal();
     cancel.focus();
   }
@@ -48,16 +52,18 @@ export function confirmDialog(name) {
 
   confirm.addEventListener('click', async () => {
     if (busy || !current) return;
-    const { run, action, busyLabel } = current;
+    const { run, action, busyLabel, describeFailure, onDone } = current;
     busy = true;
     confirm.disabled = true;
     cancel.disabled = true;
     confirm.textContent = busyLabel ?? `${action}…`;
     try {
-      await run();
+      const result = await run();
+      if (onDone) opener = null;
       close();
+      if (onDone) await onDone(result);
     } catch (failure) {
-      replace(error, h('p', {}, rich(sentence(describeError(failure)))));
+      replace(error, h('p', {}, describeFailure ? describeFailure(failure) : rich(sentence(describeError(failure)))));
       error.hidden = false;
     } finally {
       busy = false;

@@ -7,7 +7,7 @@ import { poll } from './poller.js';
 import { clock } from './format.js';
 import { connectionForm } from './connection-form.js';
 import { runTest } from './test-report.js';
-import { deleteDialog } from './delete-dialog.js';
+import { confirmDialog } from './confirm-dialog.js';
 import { reloadButton } from './reload-button.js';
 import { connectionsTable } from './connection-row.js';
 
@@ -31,17 +31,30 @@ export function renderConnections(main) {
   const reportRegion = h('div', { class: 'report-region', 'aria-live': 'polite', 'data-testid': 'connection-report-region' });
   const reload = reloadButton({ onReloaded: () => poller.now() });
 
-  const dialog = deleteDialog({
-    onDeleted: async (id, answer) => {
-      listStatus.textContent = answer && answer.restart_required
-        ? `Connection ${id} removed from the file; it stays in use until the backend is reloaded or restarted.`
-        : `Connection ${id} deleted.`;
-      // The report of a connection that no longer exists would only confuse.
-      if (reportRegion.dataset.subject === id) reportRegion.replaceChildren();
-      await load();
-      listHeading.focus();
-    },
-  });
+  const dialog = confirmDialog('delete');
+
+  function confirmDelete(entry, button) {
+    const { id } = entry;
+    dialog.open({
+      title: `Delete connection ${id}?`,
+      description: [`“${entry.display_name}” is removed from `, h('code', {}, '.yoi/workspace-backend.local.toml'),
+        ' and this backend stops using it. Its workers keep running in the runtime; open event streams here end.'],
+      action: 'Delete',
+      busyLabel: 'Deleting…',
+      opener: button,
+      run: () => connections.remove(id),
+      describeFailure: (failure) => `Could not delete ${id}: ${describeError(failure)}`,
+      onDone: async (answer) => {
+        listStatus.textContent = answer && answer.restart_required
+          ? `Connection ${id} removed from the file; it stays in use until the backend is reloaded or restarted.`
+          : `Connection ${id} deleted.`;
+        // The report of a connection that no longer exists would only confuse.
+        if (reportRegion.dataset.subject === id) reportRegion.replaceChildren();
+        await load();
+        listHeading.focus();
+      },
+    });
+  }
 
   async function load() {
     ticks += 1;
@@ -75,7 +88,7 @@ export function renderConnections(main) {
     const open = new Set([...list.querySelectorAll('details[open]')].map((d) => d.dataset.id));
     const body = entries.length === 0
       ? h('p', {}, 'There are no connections.')
-      : connectionsTable(entries, { counts, testing, onTest: test, onDelete: (entry, button) => dialog.open(entry, button) });
+      : connectionsTable(entries, { counts, testing, onTest: test, onDelete: confirmDelete });
     // Keys the backend does not know are ignored; an operator may have mistyped one.
     const notice = warnings.length === 0 ? null : h('div', { class: 'notice', 'data-testid': 'config-warnings' },
       h('p', {}, 'The configuration files hold keys this backend ignores:'),

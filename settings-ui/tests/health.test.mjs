@@ -2,23 +2,14 @@
 // unavailable within 10 s with the reason and comes back when it restarts, without a reload, and the pages ask
 // the backend no more than once every few seconds.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, devConnection, launchBrowser, openPage, startSystem, withPage } from './support.mjs';
+import { assertAccessible, openPage, useSystemWithDev, withPage } from './support.mjs';
 
 let system;
 let browser;
 
-before(async () => {
-  system = await startSystem();
-  browser = await launchBrowser();
-  await system.api.ensureConnection(devConnection(system));
-});
-
-after(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+useSystemWithDev((ready) => ({ system, browser } = ready));
 
 const status = (p, testid) => p.getByTestId(testid).getByTestId('status-badge');
 

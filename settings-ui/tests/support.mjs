@@ -10,6 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
@@ -209,6 +210,26 @@ export async function startSystem() {
 /** The connection of the `dev` runtime, as the tests add it. */
 export function devConnection(system, extra = {}) {
   return { id: 'dev', display_name: 'Dev runtime', endpoint: system.runtime.url, token_ref: 'env:YOI_RUNTIME_TOKEN_DEV', ...extra };
+}
+
+/**
+ * The set-up of a test file that drives a browser against the system with the `dev` connection added: before
+ * its tests, starts the system and a headless Chromium, adds `devConnection(system)` and hands both to
+ * `onReady({ system, browser })`; after them, closes the browser and stops the system.
+ */
+export function useSystemWithDev(onReady) {
+  let system;
+  let browser;
+  before(async () => {
+    system = await startSystem();
+    browser = await launchBrowser();
+    await system.api.ensureConnection(devConnection(system));
+    onReady({ system, browser });
+  });
+  after(async () => {
+    await browser?.close();
+    await system?.stop();
+  });
 }
 
 let axeSource = null;

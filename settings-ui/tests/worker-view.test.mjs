@@ -1,25 +1,14 @@
 // A worker's page against real processes: the reply streaming in, cancel mid-turn, the busy choice, stop, a
 // dropped event stream resumed without duplicated text, cursor_expired, "load earlier" and a narrow screen.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  assertAccessible, assertNoSidewaysScroll, devConnection, launchBrowser, startSystem, withPage,
-} from './support.mjs';
+import { assertAccessible, assertNoSidewaysScroll, useSystemWithDev, withPage } from './support.mjs';
 
 let system;
 let browser;
 
-before(async () => {
-  system = await startSystem();
-  browser = await launchBrowser();
-  await system.api.ensureConnection(devConnection(system));
-});
-
-after(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+useSystemWithDev((ready) => ({ system, browser } = ready));
 
 // A refused input (409 worker_busy) is logged by Chromium as a failed resource load; that is the API working.
 const FAILED_LOAD = /Failed to load resource: the server responded with a status of 4\d\d/;

@@ -1,23 +1,14 @@
 // The Workers page against real processes: the landing page, what each row says, filters, paging by cursor,
 // live state badges within the polling budget, a runtime that does not answer, and creating a worker.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, deadPort, devConnection, launchBrowser, startSystem, withPage } from './support.mjs';
+import { assertAccessible, deadPort, useSystemWithDev, withPage } from './support.mjs';
 
 let system;
 let browser;
 
-before(async () => {
-  system = await startSystem();
-  browser = await launchBrowser();
-  await system.api.ensureConnection(devConnection(system));
-});
-
-after(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+useSystemWithDev((ready) => ({ system, browser } = ready));
 
 const page = (body, options) => withPage(browser, system.backend.url, body, options);
 const row = (p, worker) => p.getByTestId(`worker-${worker.runtime_id}/${worker.worker_id}`);
