@@ -135,6 +135,21 @@ pub fn binary(name: &str) -> std::path::PathBuf {
     exe.parent().and_then(|deps| deps.parent()).expect("target dir").join(name)
 }
 
+/// Starts `workspace-backend` with `args` in a fresh workspace, expecting it to refuse to start before it
+/// listens; returns what it wrote on standard error.
+pub fn backend_refuses_to_start(args: &[&str]) -> String {
+    let workspace = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(binary("workspace-backend"))
+        .args(args)
+        .arg("--workspace")
+        .arg(workspace.path())
+        .output()
+        .expect("the backend runs");
+    assert!(!output.status.success(), "it started with {args:?}");
+    assert!(output.stdout.is_empty(), "it listened with {args:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A `worker-runtime` process for the length of a test; killed when dropped.
 pub struct RuntimeProcess {
     /// `http://127.0.0.1:PORT`.

@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use tests::harness::{binary, serve_backend};
+use tests::harness::{backend_refuses_to_start, binary, serve_backend};
 
 async fn status(request: reqwest::RequestBuilder) -> StatusCode {
     request.send().await.unwrap().status()
@@ -61,15 +61,7 @@ async fn with_an_access_token_nothing_passes_without_it() {
 
 #[test]
 fn a_non_loopback_bind_without_a_token_refuses_to_start() {
-    let workspace = tempfile::tempdir().unwrap();
-    let output = Command::new(binary("workspace-backend"))
-        .args(["--bind", "0.0.0.0:0", "--workspace"])
-        .arg(workspace.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty(), "it never listened");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = backend_refuses_to_start(&["--bind", "0.0.0.0:0"]);
     assert!(stderr.contains("server.access_token_ref"), "{stderr}");
 }
 

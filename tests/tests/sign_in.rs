@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, ORIGIN, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
-use tests::harness::{ServedBackend, binary, serve_backend_with};
+use tests::harness::{ServedBackend, backend_refuses_to_start, binary, serve_backend_with};
 
 async fn served_with_generated_token() -> (ServedBackend, String) {
     let served = serve_backend_with("", |b| b.generate_access_token()).await;
@@ -20,6 +20,12 @@ async fn session(http: &reqwest::Client, base: &str, headers: HeaderMap) -> Valu
     let answer = http.get(format!("{base}/api/session")).headers(headers).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     answer.json().await.unwrap()
+}
+
+/// Signs in at `base` with `token`, as a page served from `origin` does.
+async fn sign_in(http: &reqwest::Client, base: &str, origin: &str, token: &str) -> reqwest::Response {
+    let request = http.post(format!("{base}/api/session")).header(ORIGIN, origin).json(&json!({"token": token}));
+    request.send().await.unwrap()
 }
 
 /// The `name=value` part of a `Set-Cookie` answer, and its attributes in lowercase.
@@ -65,13 +71,7 @@ async fn the_token_becomes_a_strict_http_only_cookie_and_signing_out_clears_it()
     let (served, token) = served_with_generated_token().await;
     let base = &served.base;
     let http = reqwest::Client::new();
-    let answer = http
-        .post(format!("{base}/api/session"))
-        .header(ORIGIN, base)
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let answer = sign_in(&http, base, base, &token).await;
     assert_eq!(answer.status(), StatusCode::OK);
     let (pair, attributes) = set_cookie(&answer);
     assert_eq!(pair, format!("yoi_access_token={token}"));
@@ -101,23 +101,11 @@ async fn over_https_the_cookie_is_secure_and_another_site_cannot_sign_in() {
     let base = &served.base;
     let http = reqwest::Client::new();
     let https = base.replacen("http://", "https://", 1);
-    let answer = http
-        .post(format!("{base}/api/session"))
-        .header(ORIGIN, https)
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let answer = sign_in(&http, base, &https, &token).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(set_cookie(&answer).1.iter().any(|a| a == "secure"));
 
-    let answer = http
-        .post(format!("{base}/api/session"))
-        .header(ORIGIN, "http://evil.example")
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let answer = sign_in(&http, base, "http://evil.example", &token).await;
     assert_eq!(answer.status(), StatusCode::FORBIDDEN);
     assert!(answer.headers().get(SET_COOKIE).is_none());
 }
@@ -127,11 +115,8 @@ async fn wrong_tokens_are_refused_by_field_and_then_the_client_waits() {
     let (served, token) = served_with_generated_token().await;
     let base = &served.base;
     let http = reqwest::Client::new();
-    let sign_in = |given: &str| {
-        http.post(format!("{base}/api/session")).header(ORIGIN, base).json(&json!({"token": given})).send()
-    };
     for attempt in 0..5 {
-        let answer = sign_in("not-the-token").await.unwrap();
+        let answer = sign_in(&http, base, base, "not-the-token").await;
         assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
         assert!(answer.headers().get(SET_COOKIE).is_none());
         let body: Value = answer.json().await.unwrap();
@@ -141,7 +126,7 @@ async fn wrong_tokens_are_refused_by_field_and_then_the_client_waits() {
         );
     }
     // Even the right token waits now: otherwise the limit would not hold back a guesser.
-    let answer = sign_in(&token).await.unwrap();
+    let answer = sign_in(&http, base, base, &token).await;
     assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
     let wait: u64 = answer.headers().get(RETRY_AFTER).unwrap().to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
@@ -151,8 +136,7 @@ async fn wrong_tokens_are_refused_by_field_and_then_the_client_waits() {
     let answer = http.get(format!("{base}/api/runtimes")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
 
-    let answer = http.post(format!("{base}/api/session")).header(ORIGIN, base).json(&json!({"token": ""})).send();
-    assert_eq!(answer.await.unwrap().status(), StatusCode::BAD_REQUEST);
+    assert_eq!(sign_in(&http, base, base, "").await.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
@@ -166,13 +150,7 @@ async fn a_configured_token_outside_cookie_characters_still_signs_in() {
     let served = serve_backend_with(&toml, |b| b).await;
     let base = &served.base;
     let http = reqwest::Client::new();
-    let answer = http
-        .post(format!("{base}/api/session"))
-        .header(ORIGIN, base)
-        .json(&json!({"token": workspace_token}))
-        .send()
-        .await
-        .unwrap();
+    let answer = sign_in(&http, base, base, workspace_token).await;
     assert_eq!(answer.status(), StatusCode::OK);
     let (pair, _) = set_cookie(&answer);
     assert!(!pair.contains(' ') && !pair[17..].contains(';'), "{pair}");
@@ -263,13 +241,6 @@ fn no_auth_is_for_loopback_only() {
     assert_eq!(status, StatusCode::OK);
     assert!(!workspace.path().join(".yoi/access-token").exists());
 
-    let output = Command::new(binary("workspace-backend"))
-        .args(["--bind", "0.0.0.0:0", "--no-auth", "--workspace"])
-        .arg(workspace.path())
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(output.stdout.is_empty(), "it never listened");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = backend_refuses_to_start(&["--bind", "0.0.0.0:0", "--no-auth"]);
     assert!(stderr.contains("server.auth: \"none\" is allowed with a loopback bind only"), "{stderr}");
 }
