@@ -1,22 +1,13 @@
 // The Runtime Connections page against a real backend and a real runtime: list, add, test, validation errors
 // and delete, checked both on the page and in the config file.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, deadPort, fillForm, gotoConnections, launchBrowser, openPage, SEEDED_COMMENT, startSystem } from './support.mjs';
+import { assertAccessible, deadPort, fillForm, gotoConnections, openPage, SEEDED_COMMENT, useSystem } from './support.mjs';
 
 let system;
 let browser;
-
-before(async () => {
-  system = await startSystem();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+useSystem((ready) => ({ system, browser } = ready));
 
 /** A fresh page on the backend; fails the test on any console error unless `allow` matches it. */
 async function withPage(t, body, { allow = null, ...options } = {}) {

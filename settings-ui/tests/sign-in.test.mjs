@@ -2,22 +2,13 @@
 // raw JSON; wrong tokens are explained and then held back; signing out, or a sign-in that ends, brings the
 // form back. The token only ever lives in an HttpOnly cookie.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertAccessible, assertNoSidewaysScroll, launchBrowser, withPage, startSystem } from './support.mjs';
+import { assertAccessible, assertNoSidewaysScroll, useSystem, withPage } from './support.mjs';
 
 let system;
 let browser;
-
-before(async () => {
-  system = await startSystem();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await system?.stop();
-});
+useSystem((ready) => ({ system, browser } = ready));
 
 const signedOut = (body, options = {}) => withPage(browser, system.backend.url, body, { signedIn: false, ...options });
 

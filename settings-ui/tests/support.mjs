@@ -213,23 +213,28 @@ export function devConnection(system, extra = {}) {
 }
 
 /**
- * The set-up of a test file that drives a browser against the system with the `dev` connection added: before
- * its tests, starts the system and a headless Chromium, adds `devConnection(system)` and hands both to
+ * The set-up of a test file that drives a browser against the system: before its tests, starts the system and
+ * a headless Chromium, adds `devConnection(system)` when `withDev`, and hands both to
  * `onReady({ system, browser })`; after them, closes the browser and stops the system.
  */
-export function useSystemWithDev(onReady) {
+export function useSystem(onReady, { withDev = false } = {}) {
   let system;
   let browser;
   before(async () => {
     system = await startSystem();
     browser = await launchBrowser();
-    await system.api.ensureConnection(devConnection(system));
+    if (withDev) await system.api.ensureConnection(devConnection(system));
     onReady({ system, browser });
   });
   after(async () => {
     await browser?.close();
     await system?.stop();
   });
+}
+
+/** [`useSystem`] with the `dev` connection added. */
+export function useSystemWithDev(onReady) {
+  useSystem(onReady, { withDev: true });
 }
 
 let axeSource = null;
