@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, ORIGIN, RETRY_AFTER, SET_COOKIE};
 use serde_json::{Value, json};
-use tests::harness::{ServedBackend, backend_refuses_to_start, binary, serve_backend_with};
+use tests::harness::{LoggedProcess, ServedBackend, backend_refuses_to_start, binary, serve_backend_with};
 
 async fn served_with_generated_token() -> (ServedBackend, String) {
     let served = serve_backend_with("", |b| b.generate_access_token()).await;
@@ -243,4 +243,30 @@ fn no_auth_is_for_loopback_only() {
 
     let stderr = backend_refuses_to_start(&["--bind", "0.0.0.0:0", "--no-auth"]);
     assert!(stderr.contains("server.auth: \"none\" is allowed with a loopback bind only"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_generated_token_never_reaches_the_log() {
+    let workspace = tempfile::tempdir().unwrap();
+    let args = [std::ffi::OsString::from("--log"), "trace".into(), "--workspace".into(), workspace.path().into()];
+    let backend = LoggedProcess::start("workspace-backend", args, |command| {
+        command.env_remove("YOI_BACKEND_NO_AUTH");
+    });
+    let token = std::fs::read_to_string(workspace.path().join(".yoi/access-token")).unwrap().trim_end().to_owned();
+    let base = backend.base.clone();
+    let http = reqwest::Client::new();
+    // Everywhere a token travels: the sign-in link, the sign-in request, the cookie, a bearer header, a wrong
+    // token beside the right one.
+    assert_eq!(http.get(format!("{base}/?token={token}")).send().await.unwrap().status(), StatusCode::OK);
+    let answer = sign_in(&http, &base, &base, &token).await;
+    let (pair, _) = set_cookie(&answer);
+    let answer = http.get(format!("{base}/api/runtimes")).headers(cookie_header(&pair)).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer = http.get(format!("{base}/api/workers")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let wrong = format!("{token}-almost");
+    assert_eq!(sign_in(&http, &base, &base, &wrong).await.status(), StatusCode::UNAUTHORIZED);
+    let logs = backend.stop();
+    assert!(logs.contains("workspace backend started"), "the log was read: {logs}");
+    assert!(!logs.contains(&token), "the access token is in the log:\n{logs}");
 }
