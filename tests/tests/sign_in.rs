@@ -165,6 +165,11 @@ async fn without_authentication_there_is_nothing_to_sign_in_to() {
     let http = reqwest::Client::new();
     assert_eq!(session(&http, base, HeaderMap::new()).await, json!({"auth": "none", "signed_in": true}));
     assert_eq!(http.get(format!("{base}/api/runtimes")).send().await.unwrap().status(), StatusCode::OK);
+    let answer = sign_in(&http, base, base, "anything").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(answer.headers().get(SET_COOKIE).is_none(), "nothing to keep without authentication");
+    // The body is still held to its schema.
+    assert_eq!(sign_in(&http, base, base, "").await.status(), StatusCode::BAD_REQUEST);
     assert!(!served.workspace().join(".yoi/access-token").exists(), "no token is generated without authentication");
 }
 

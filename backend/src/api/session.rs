@@ -28,7 +28,7 @@ use attempts::Attempts;
 
 /// How long a browser keeps its sign-in: 30 days, or until it signs out or the token changes.
 const COOKIE_MAX_AGE_SECS: u32 = 30 * 24 * 60 * 60;
-/// Longest token a sign-in request may carry.
+/// Longest token a sign-in request may carry, in characters.
 const MAX_TOKEN_LEN: usize = 1024;
 
 /// The access token, if the backend wants one, and the wrong attempts to sign in with it.
@@ -97,14 +97,14 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     ApiJson(request): ApiJson<SignInRequest>,
 ) -> ApiResult<Response> {
+    if request.token.is_empty() || request.token.chars().count() > MAX_TOKEN_LEN {
+        let message = format!("token must be 1 to {MAX_TOKEN_LEN} characters");
+        return Err(HttpError(ApiError::invalid(message).with_field("token")));
+    }
     let sign_in = &state.sign_in;
     let Some(expected) = &sign_in.token else {
         return Ok(Json(sign_in.view(&headers)).into_response());
     };
-    if request.token.is_empty() || request.token.len() > MAX_TOKEN_LEN {
-        let message = format!("token must be 1 to {MAX_TOKEN_LEN} bytes");
-        return Err(HttpError(ApiError::invalid(message).with_field("token")));
-    }
     let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let now = Instant::now();
     if let Err(wait) = sign_in.attempts.check(client, now) {
