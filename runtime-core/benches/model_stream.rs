@@ -10,13 +10,12 @@
 //!
 //! `cargo bench -p runtime-core --bench model_stream` (it builds the release binaries first).
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tests::harness::LoggedProcess;
+use tests::harness::{LoggedProcess, release_binaries};
 use tests::model_server::{
     Behaviour, ModelServer, Step, content_chunk, finish_chunk, now_micros, role_chunk, usage_chunk,
 };
@@ -221,19 +220,4 @@ fn cpu(pid: u32) -> f64 {
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     let hz = Command::new("getconf").arg("CLK_TCK").output().ok().and_then(|o| String::from_utf8(o.stdout).ok());
     ticks / hz.and_then(|h| h.trim().parse().ok()).unwrap_or(100.0)
-}
-
-/// Builds both binaries in release and returns the directory holding them.
-fn release_binaries() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "-p", "runtime-core", "--bin", "worker-runtime"])
-        .args(["-p", "backend", "--bin", "workspace-backend"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the release binaries failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("release")
 }

@@ -135,6 +135,21 @@ pub fn binary(name: &str) -> std::path::PathBuf {
     exe.parent().and_then(|deps| deps.parent()).expect("target dir").join(name)
 }
 
+/// Builds both binaries in release and returns the directory holding them.
+pub fn release_binaries() -> std::path::PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "runtime-core", "--bin", "worker-runtime"])
+        .args(["-p", "backend", "--bin", "workspace-backend"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the release binaries failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("release")
+}
+
 /// Starts `workspace-backend` with `args` in a fresh workspace, expecting it to refuse to start before it
 /// listens; returns what it wrote on standard error.
 pub fn backend_refuses_to_start(args: &[&str]) -> String {
