@@ -1,7 +1,7 @@
 // A modal confirmation: a question, what follows from it, Cancel and one action that runs while the dialog
 // waits, showing its error in the dialog if it fails.
 
-import { h, replace, rich, sentence } from './dom.js';
+import { h, modal, replace, rich, sentence } from './dom.js';
 import { describeError } from './api.js';
 
 /**
@@ -22,33 +22,19 @@ export function confirmDialog(name) {
   }, title, description, error, h('div', { class: 'button-row button-row--end' }, cancel, confirm));
 
   let current = null;
-  let opener = null;
   let busy = false;
+  const dialog = modal(element, cancel, () => busy);
 
   function open(options) {
     current = options;
-    opener = options.opener ?? null;
     title.textContent = options.title;
     replace(description, options.description);
     confirm.textContent = options.action;
     error.hidden = true;
     error.replaceChildren();
-    element.showModal();
+    dialog.show(options.opener);
     cancel.focus();
   }
-
-  function close() {
-    if (element.open) element.close();
-  }
-
-  cancel.addEventListener('click', close);
-  element.addEventListener('cancel', (event) => {
-    if (busy) event.preventDefault();
-  });
-  element.addEventListener('close', () => {
-    if (opener && opener.isConnected) opener.focus();
-    opener = null;
-  });
 
   confirm.addEventListener('click', async () => {
     if (busy || !current) return;
@@ -59,8 +45,8 @@ export function confirmDialog(name) {
     confirm.textContent = busyLabel ?? `${action}…`;
     try {
       const result = await run();
-      if (onDone) opener = null;
-      close();
+      if (onDone) dialog.closeKeepingFocus();
+      else dialog.close();
       if (onDone) await onDone(result);
     } catch (failure) {
       replace(error, h('p', {}, describeFailure ? describeFailure(failure) : rich(sentence(describeError(failure)))));
@@ -73,5 +59,5 @@ export function confirmDialog(name) {
     }
   });
 
-  return { element, open, close };
+  return { element, open, close: dialog.close };
 }

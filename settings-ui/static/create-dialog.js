@@ -2,7 +2,7 @@
 // create the worker and open it.
 
 import { runtimes as runtimesApi, workers as workersApi, ApiError, describeError } from './api.js';
-import { h, replace, rich, sentence } from './dom.js';
+import { h, modal, replace, rich, sentence } from './dom.js';
 import { executorLabel } from './labels.js';
 
 /**
@@ -35,8 +35,8 @@ export function createDialog({ runtimes, onCreated }) {
     h('div', { class: 'button-row button-row--end' }, cancel, submit));
   const element = h('dialog', { class: 'dialog', 'data-testid': 'create-dialog', 'aria-labelledby': 'create-title-heading' }, form);
 
-  let opener = null;
   let busy = false;
+  const dialog = modal(element, cancel, () => busy);
   let profiles = [];
   let loadSeq = 0;
 
@@ -55,13 +55,12 @@ export function createDialog({ runtimes, onCreated }) {
   }
 
   async function open(button, preferred) {
-    opener = button;
     error.hidden = true;
     titleInput.value = '';
     runtimeSelect.value = '';
     replace(profileSelect, h('option', { value: '' }, 'Loading profiles…'));
     profileSelect.disabled = true;
-    element.showModal();
+    dialog.show(button);
     fillRuntimes(runtimes(), preferred);
     try {
       // What the page knew may be stale: a runtime may have come up or lost the ability to create.
@@ -109,20 +108,8 @@ export function createDialog({ runtimes, onCreated }) {
     return (answer && Array.isArray(answer.profiles)) ? answer.profiles : [];
   }
 
-  function close() {
-    if (element.open) element.close();
-  }
-
   runtimeSelect.addEventListener('change', loadProfiles);
   profileSelect.addEventListener('change', describeProfile);
-  cancel.addEventListener('click', close);
-  element.addEventListener('cancel', (event) => {
-    if (busy) event.preventDefault();
-  });
-  element.addEventListener('close', () => {
-    if (opener && opener.isConnected) opener.focus();
-    opener = null;
-  });
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -136,9 +123,8 @@ export function createDialog({ runtimes, onCreated }) {
     if (titleInput.value.trim()) body.title = titleInput.value.trim();
     try {
       const worker = await workersApi.create(runtimeSelect.value, body);
-      opener = null;
       busy = false;
-      close();
+      dialog.closeKeepingFocus();
       onCreated(worker);
     } catch (failure) {
       replace(error, h('p', {}, 'Could not create the worker: ', rich(sentence(describeError(failure)))),
@@ -151,7 +137,7 @@ export function createDialog({ runtimes, onCreated }) {
     }
   });
 
-  return { element, open, close };
+  return { element, open, close: dialog.close };
 }
 
 function profileLabel(profile) {

@@ -90,3 +90,34 @@ export function keepingFocus(container, render) {
     if (again) again.focus();
   }
 }
+
+/**
+ * What every modal `<dialog>` of the page does: Cancel and Escape close it, except while `isBusy()`, and focus
+ * goes back to the element that opened it. `show(opener)` opens it; `close()` closes it; `closeKeepingFocus()`
+ * closes it and leaves focus to the caller.
+ */
+export function modal(element, cancel, isBusy) {
+  let opener = null;
+  const close = () => {
+    if (element.open) element.close();
+  };
+  cancel.addEventListener('click', close);
+  element.addEventListener('cancel', (event) => {
+    if (isBusy()) event.preventDefault();
+  });
+  element.addEventListener('close', () => {
+    if (opener && opener.isConnected) opener.focus();
+    opener = null;
+  });
+  return {
+    show(from) {
+      opener = from ?? null;
+      element.showModal();
+    },
+    close,
+    closeKeepingFocus() {
+      opener = null;
+      close();
+    },
+  };
+}
