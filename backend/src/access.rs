@@ -123,6 +123,15 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A workspace whose token file already holds `text`, and that file's path.
+    fn workspace_keeping(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(GENERATED_TOKEN_FILE);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
     #[test]
     fn a_token_is_generated_once_private_and_then_reused() {
         let dir = tempfile::tempdir().unwrap();
@@ -143,10 +152,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_kept_token_others_could_read_is_restricted_and_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(GENERATED_TOKEN_FILE);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, "kept-token\n").unwrap();
+        let (dir, path) = workspace_keeping("kept-token\n");
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(generated_token(dir.path()).unwrap().expose(), "kept-token");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
@@ -154,10 +160,7 @@ mod tests {
 
     #[test]
     fn an_empty_token_file_is_refused_with_what_to_do() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(GENERATED_TOKEN_FILE);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, "\n").unwrap();
+        let (dir, _) = workspace_keeping("\n");
         let error = generated_token(dir.path()).unwrap_err().to_string();
         assert!(error.contains("remove it"), "{error}");
         assert!(!error.contains(&dir.path().display().to_string()), "{error}");

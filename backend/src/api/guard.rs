@@ -163,7 +163,7 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
     {
         return refuse(ErrorCode::Forbidden, "requests from this origin are not allowed");
     }
-    if !guard.public.contains(request.uri().path()) && !guard.token_matches(request.headers()) {
+    if !guard.token_matches(request.headers()) && !guard.public.contains(request.uri().path()) {
         let mut response = refuse(ErrorCode::Unauthorized, "an access token is required");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
         return response;
