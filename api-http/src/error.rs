@@ -1,11 +1,13 @@
 //! The one JSON error shape of the Browser API, and extractors whose rejections use it.
 
+use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, body::Bytes};
+
+use crate::Json;
 use runtime_api::{ApiError, ErrorCode, ErrorEnvelope, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 use serde::de::DeserializeOwned;
 
@@ -161,8 +163,8 @@ fn object<T: DeserializeOwned>(body: &Bytes) -> Result<T, HttpError> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(HttpError(ApiError::invalid("the request body must be a JSON object")));
     }
-    Json::<T>::from_bytes(body)
-        .map(|Json(value)| value)
+    axum::Json::<T>::from_bytes(body)
+        .map(|axum::Json(value)| value)
         .map_err(|rejection| HttpError(ApiError::invalid(rejection.body_text())))
 }
 

@@ -25,10 +25,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
-use axum::routing::future::RouteFuture;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -72,12 +71,15 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
 /// the request it is serving (idle ones close at once), and returns when all have. Open WebSockets are not
 /// waited for: the application ends its streams on shutdown. Requests see the peer's address as
 /// [`ConnectInfo<SocketAddr>`].
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    app: Router,
+    app: S,
     limits: ServeLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let stop = CancellationToken::new();
     let stopping = stop.clone();
     tokio::spawn(async move {
@@ -147,21 +149,25 @@ fn is_connection_error(error: &io::Error) -> bool {
     )
 }
 
-/// One connection's requests, handed to the router with the peer's address.
+/// One connection's requests, handed to the application with the peer's address.
 #[derive(Clone)]
-struct Handler {
-    app: Router,
+struct Handler<S> {
+    app: S,
     peer: SocketAddr,
 }
 
-impl hyper::service::Service<hyper::Request<Incoming>> for Handler {
+impl<S> hyper::service::Service<hyper::Request<Incoming>> for Handler<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone,
+{
     type Response = Response;
     type Error = Infallible;
-    type Future = RouteFuture<Infallible>;
+    type Future = S::Future;
 
-    fn call(&self, mut request: hyper::Request<Incoming>) -> Self::Future {
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(self.peer));
-        // A router is an `Arc`; the clone is what `axum::serve` does per request too.
+        // Applications are `Arc`s inside; the clone is what `axum::serve` does per request too.
         tower::Service::call(&mut self.app.clone(), request)
     }
 }

@@ -1,5 +1,6 @@
 //! The Browser API (SPEC §5): the route table and the middleware around it.
 
+pub mod edge;
 mod events;
 pub mod guard;
 mod health;
@@ -11,22 +12,19 @@ mod ui;
 pub mod views;
 mod workers;
 
+use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
-use runtime_api::{ApiError, ErrorCode};
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use api_http::HttpError;
 use api_http::RequestLimitsLayer;
+use edge::{EdgeLayer, RouteScopeLayer};
 pub use guard::Guard;
 
 use crate::connections::Connections;
@@ -48,6 +46,20 @@ pub struct AppState {
     pub sign_in: Arc<session::SignIn>,
 }
 
+/// The Browser API as a service, ready for [`api_http::serve`].
+pub trait BrowserApi:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + 'static
+{
+}
+
+impl<S> BrowserApi for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Limits of the HTTP layer.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpLimits {
@@ -59,10 +71,8 @@ pub struct HttpLimits {
     pub body_timeout: Duration,
 }
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The whole Browser API.
-pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
+/// The whole Browser API: the router behind the edge, the request limits and the guard.
+pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> impl BrowserApi {
     let ui = settings_ui::ASSETS.iter().fold(Router::new(), |router, asset| router.route(asset.path, get(ui::serve)));
     let calls = ui
         .route("/api/runtimes", get(runtimes::list))
@@ -85,106 +95,28 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> Router {
         .route("/readyz", get(health::ready))
         .route("/metrics", get(health::metrics))
         // A backstop for anything slower than the source deadlines, in the error shape.
-        .route_layer(middleware::from_fn_with_state(limits.request_timeout, deadline));
-    // Config writes call no runtime and always finish (see `Connections`): a backstop answering
-    // `runtime_timeout` would be a wrong code, and could answer for a write that then happens anyway.
+        .route_layer(RouteScopeLayer::bounded(limits.request_timeout));
     let writes = Router::new()
         .route("/api/settings/runtime-connections", post(settings::add))
         .route("/api/settings/runtime-connections/{id}", delete(settings::remove))
-        .route("/api/settings/reload", post(settings::reload));
+        .route("/api/settings/reload", post(settings::reload))
+        .route_layer(RouteScopeLayer::unbounded());
     let routes = calls
         .merge(writes)
-        // Lets the metrics layer, which runs outside routing, label requests by route template.
-        .route_layer(middleware::from_fn(expose_route))
         .fallback(api_http::unknown_route)
         .method_not_allowed_fallback(api_http::method_not_allowed)
         .with_state(state.clone());
-
-    routes
-        .layer(
-        ServiceBuilder::new()
-            // Every request gets an id, echoed in the response and carried by its log lines.
-            .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), UlidRequestId))
-            // Logs method, path, status and latency; never headers, which may carry the access token.
-            .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id = id)
-            }))
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-            // Counts every request, refused ones included, by route template and status.
-            .layer(middleware::from_fn_with_state(state.metrics.clone(), observe))
-            // One `Host` before the guard reads it, a declared oversize body refused before anything reads
-            // it, and a slow body answered `408` (within the request-timeout backstop).
-            .layer(RequestLimitsLayer::new(limits.body_limit_bytes, limits.body_timeout))
-            // Host, Origin and token checks before anything else runs.
-            .layer(middleware::from_fn_with_state(guard, guard::check))
-            // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
-            .layer(DefaultBodyLimit::max(limits.body_limit_bytes)),
-        )
-        // Outermost, so refusals and timeouts carry these headers too.
-        .layer(middleware::map_response(secure_headers))
-}
-
-/// Request ids: ULIDs, sortable by arrival.
-#[derive(Clone, Copy)]
-struct UlidRequestId;
-
-impl MakeRequestId for UlidRequestId {
-    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&ulid::Ulid::new().to_string()).ok().map(RequestId::new)
-    }
-}
-
-/// The route template a request matched, carried on the response for [`observe`].
-#[derive(Clone)]
-struct RouteLabel(MatchedPath);
-
-async fn expose_route(request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(RouteLabel(route));
-    }
-    response
-}
-
-async fn observe(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
-    metrics.record_http(method_label(&method), route, response.status().as_u16(), started.elapsed());
-    response
-}
-
-/// The method as a metric label from a fixed set, so clients cannot mint new series.
-fn method_label(method: &axum::http::Method) -> &'static str {
-    use axum::http::Method;
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
-async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let message = format!("the request did not finish within {}s", limit.as_secs());
-            HttpError(ApiError::new(ErrorCode::RuntimeTimeout, message)).into_response()
-        }
-    }
-}
-
-async fn secure_headers(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    // Around the router rather than inside it, so each runs once per request and is not cloned with every
+    // route's service.
+    ServiceBuilder::new()
+        // Outermost, so refusals and timeouts carry the request id and the security headers and are counted.
+        .layer(EdgeLayer::new(state.metrics.clone()))
+        // One `Host` before the guard reads it, a declared oversize body refused before anything reads
+        // it, and a slow body answered `408` (within the request-timeout backstop).
+        .layer(RequestLimitsLayer::new(limits.body_limit_bytes, limits.body_timeout))
+        // Host, Origin and token checks before anything else runs.
+        .layer(guard)
+        // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        .service(routes)
 }

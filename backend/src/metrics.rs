@@ -2,9 +2,10 @@
 //!
 //! Labels hold only bounded, non-secret values: route templates (never raw paths), runtime ids and codes.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::{Family, MetricConstructor};
@@ -78,6 +79,26 @@ pub struct Metrics {
     source_status: Family<HealthLabels, Gauge>,
     source_probes: Family<RuntimeLabels, Counter>,
     source_probe_latency: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
+    /// The HTTP series recorded so far, by route: a request finds its own without building labels.
+    http_seen: RwLock<HashMap<Box<str>, Vec<HttpSeries>>>,
+    /// The source series recorded so far, by runtime id, likewise.
+    source_seen: RwLock<HashMap<Box<str>, Vec<SourceSeries>>>,
+}
+
+/// The series of one method and status of a route; they share their values with the families.
+struct HttpSeries {
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    latency: Histogram,
+}
+
+/// The series of one operation and outcome of a source.
+struct SourceSeries {
+    operation: &'static str,
+    outcome: &'static str,
+    calls: Counter,
+    latency: Histogram,
 }
 
 impl Metrics {
@@ -113,26 +134,58 @@ impl Metrics {
             source_status,
             source_probes,
             source_probe_latency,
+            http_seen: RwLock::default(),
+            source_seen: RwLock::default(),
         }
     }
 
     /// Records one HTTP request; `route` is the matched route template.
-    pub fn record_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };
-        self.http_requests.get_or_create(&labels).inc();
-        self.http_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    pub fn record_http(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+        let find = |series: &HttpSeries| series.method == method && series.status == status;
+        let seconds = elapsed.as_secs_f64();
+        if let Some(series) = self.http_seen.read().get(route).and_then(|all| all.iter().find(|s| find(s))) {
+            series.requests.inc();
+            series.latency.observe(seconds);
+            return;
+        }
+        let mut seen = self.http_seen.write();
+        let all = seen.entry(route.into()).or_default();
+        if !all.iter().any(find) {
+            let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };
+            let requests = self.http_requests.get_or_create(&labels).clone();
+            let latency = self.http_latency.get_or_create(&labels).clone();
+            all.push(HttpSeries { method, status, requests, latency });
+        }
+        let series = all.iter().find(|s| find(s)).expect("pushed above");
+        series.requests.inc();
+        series.latency.observe(seconds);
     }
 
     /// Records one source call; `outcome` is `ok` or the error code.
-    pub fn record_source(&self, runtime_id: &str, operation: &str, outcome: &str, elapsed: Duration) {
-        let labels = SourceLabels {
-            runtime_id: runtime_id.to_owned(),
-            operation: operation.to_owned(),
-            outcome: outcome.to_owned(),
-        };
-        self.source_calls.get_or_create(&labels).inc();
-        let labels = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
-        self.source_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+    pub fn record_source(&self, runtime_id: &str, operation: &'static str, outcome: &'static str, elapsed: Duration) {
+        let find = |series: &SourceSeries| series.operation == operation && series.outcome == outcome;
+        let seconds = elapsed.as_secs_f64();
+        if let Some(series) = self.source_seen.read().get(runtime_id).and_then(|all| all.iter().find(|s| find(s))) {
+            series.calls.inc();
+            series.latency.observe(seconds);
+            return;
+        }
+        let mut seen = self.source_seen.write();
+        let all = seen.entry(runtime_id.into()).or_default();
+        if !all.iter().any(find) {
+            let labels = SourceLabels {
+                runtime_id: runtime_id.to_owned(),
+                operation: operation.to_owned(),
+                outcome: outcome.to_owned(),
+            };
+            let calls = self.source_calls.get_or_create(&labels).clone();
+            let labels = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
+            let latency = self.source_latency.get_or_create(&labels).clone();
+            all.push(SourceSeries { operation, outcome, calls, latency });
+        }
+        let series = all.iter().find(|s| find(s)).expect("pushed above");
+        series.calls.inc();
+        series.latency.observe(seconds);
     }
 
     /// Records one configuration reload: applied, or refused (nothing changed).

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use api_http::ServeLimits;
-use axum::Router;
 use runtime_api::{CloseReason, RuntimeId, RuntimeSource};
 use sources::EmbeddedSource;
 use sources::embedded::{EmbeddedOptions, EmbeddedStartError, EmbeddedStore};
@@ -112,7 +111,7 @@ impl Backend {
     }
 
     /// The HTTP application for a server bound at `bound` (the guard accepts that address's names).
-    pub fn router(&self, bound: SocketAddr) -> Router {
+    pub fn router(&self, bound: SocketAddr) -> impl api::BrowserApi {
         let state = AppState {
             registry: self.registry.clone(),
             metrics: self.metrics.clone(),

@@ -148,7 +148,12 @@ impl RemoteHttpSource {
 const NO_QUERY: [(&str, &str); 0] = [];
 
 fn worker_path(worker_id: &WorkerId, rest: &str) -> String {
-    format!("/v1/workers/{worker_id}{rest}")
+    const WORKERS: &str = "/v1/workers/";
+    let mut path = String::with_capacity(WORKERS.len() + worker_id.as_str().len() + rest.len());
+    path.push_str(WORKERS);
+    path.push_str(worker_id.as_str());
+    path.push_str(rest);
+    path
 }
 
 #[async_trait]

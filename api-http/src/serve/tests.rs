@@ -1,6 +1,7 @@
 //! The serving loop over real sockets: head deadlines, the connection cap, the peer's address, upgrades and
 //! the graceful stop.
 
+use axum::Router;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -9,10 +9,13 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
-use axum::middleware::Next;
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::task::{Context, Poll};
+
+use axum::http::{HeaderMap, Method, Request, header};
 use axum::response::{IntoResponse, Response};
+use futures::future::Either;
 use runtime_api::{ApiError, ErrorCode};
 use subtle::ConstantTimeEq;
 
@@ -74,14 +77,15 @@ impl Guard {
     }
 
     fn host_allowed(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.hosts.contains(&host) || self.any_ip_port.is_some_and(|port| is_ip_with_port(&host, port))
+        // Names are kept lowercase; most clients send them so, and then nothing is copied.
+        let host = lowercase(host);
+        self.hosts.contains(host.as_ref()) || self.any_ip_port.is_some_and(|port| is_ip_with_port(&host, port))
     }
 
     /// Whether a request to `host` may come from `origin`.
     fn origin_allowed(&self, origin: &str, host: &str) -> bool {
-        let origin = origin.to_ascii_lowercase();
-        if self.origins.contains(&origin) {
+        let origin = lowercase(origin);
+        if self.origins.contains(origin.as_ref()) {
             return true;
         }
         // Bound to every address, an IP origin is ours only if it is the very address the request reached:
@@ -116,6 +120,15 @@ pub fn presents(headers: &HeaderMap, expected: &Secret) -> bool {
     bearer.into_iter().chain(cookies).any(|given| bool::from(given.as_ref().ct_eq(expected)))
 }
 
+/// `text` in lowercase, copied only when it has capitals.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Whether `host` ends in `:port` (an IPv6 literal only counts when bracketed).
 fn has_port(host: &str) -> bool {
     host.rsplit_once(':').is_some_and(|(name, port)| {
@@ -136,7 +149,7 @@ fn is_ip_with_port(host: &str, port: u16) -> bool {
 }
 
 /// Whether the request changes state or opens a stream, and so must come from an allowed origin.
-fn needs_origin_check(request: &Request) -> bool {
+fn needs_origin_check<B>(request: &Request<B>) -> bool {
     let upgrade = request
         .headers()
         .get(header::UPGRADE)
@@ -145,30 +158,66 @@ fn needs_origin_check(request: &Request) -> bool {
     upgrade || !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// The middleware.
-pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()))
-        .unwrap_or_default()
-        .to_owned();
-    if !guard.host_allowed(&host) {
-        return refuse(ErrorCode::Forbidden, "this host name is not allowed");
+impl Guard {
+    /// The answer refusing `request`, or `None` when it may pass.
+    pub fn refusal<B>(&self, request: &Request<B>) -> Option<Response> {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()))
+            .unwrap_or_default();
+        if !self.host_allowed(host) {
+            return Some(refuse(ErrorCode::Forbidden, "this host name is not allowed"));
+        }
+        if needs_origin_check(request)
+            && let Some(origin) = request.headers().get(header::ORIGIN)
+            && !origin.to_str().is_ok_and(|o| self.origin_allowed(o, host))
+        {
+            return Some(refuse(ErrorCode::Forbidden, "requests from this origin are not allowed"));
+        }
+        if !self.token_matches(request.headers()) && !self.public.contains(request.uri().path()) {
+            let mut response = refuse(ErrorCode::Unauthorized, "an access token is required");
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return Some(response);
+        }
+        None
     }
-    if needs_origin_check(&request)
-        && let Some(origin) = request.headers().get(header::ORIGIN)
-        && !origin.to_str().is_ok_and(|o| guard.origin_allowed(o, &host))
-    {
-        return refuse(ErrorCode::Forbidden, "requests from this origin are not allowed");
+}
+
+impl<S> tower::Layer<S> for Guard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded { inner, guard: self.clone() }
     }
-    if !guard.token_matches(request.headers()) && !guard.public.contains(request.uri().path()) {
-        let mut response = refuse(ErrorCode::Unauthorized, "an access token is required");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return response;
+}
+
+/// A service behind the guard: refused requests are answered here and never reach it.
+#[derive(Clone)]
+pub struct Guarded<S> {
+    inner: S,
+    guard: Guard,
+}
+
+impl<S, B> tower::Service<Request<B>> for Guarded<S>
+where
+    S: tower::Service<Request<B>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    next.run(request).await
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        match self.guard.refusal(&request) {
+            Some(refused) => Either::Left(ready(Ok(refused))),
+            None => Either::Right(self.inner.call(request)),
+        }
+    }
 }
 
 fn refuse(code: ErrorCode, message: &str) -> Response {

@@ -1,6 +1,6 @@
 //! Liveness, readiness and metrics.
 
-use axum::Json;
+use api_http::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;

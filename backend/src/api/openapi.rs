@@ -1,6 +1,6 @@
 //! The OpenAPI document of the Browser API, generated from the handlers and types themselves.
 
-use axum::Json;
+use api_http::Json;
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{Content, Ref, Required, ResponseBuilder};

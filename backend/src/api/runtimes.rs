@@ -1,6 +1,6 @@
 //! `/api/runtimes`: every registered runtime, and one.
 
-use axum::Json;
+use api_http::Json;
 use axum::extract::State;
 use futures::future::join_all;
 use runtime_api::{ProfileList, RuntimeId};

@@ -1,6 +1,6 @@
 //! `/api/settings/runtime-connections`: the runtime connections an operator manages (SPEC §8).
 
-use axum::Json;
+use api_http::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use runtime_api::{ApiError, ErrorEnvelope, RuntimeId};

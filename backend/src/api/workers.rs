@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use api_http::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use futures::future::join_all;

@@ -11,7 +11,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -84,6 +84,8 @@ pub(super) struct Client {
     runtime_id: RuntimeId,
     /// The endpoint without its trailing slash; request paths start with `/v1/...`.
     prefix: String,
+    /// The `Host` header of every request, worked out once rather than by the HTTP client per request.
+    host: HeaderValue,
     token: Option<SecretRef>,
     /// Replaced by a fresh pool after a failed attempt.
     http: RwLock<Http>,
@@ -102,7 +104,8 @@ impl Client {
     ) -> Self {
         let http = RwLock::new(pool(&tls, timeouts));
         let prefix = base.as_str().trim_end_matches('/').to_owned();
-        Client { runtime_id, prefix, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
+        let host = host_header(base);
+        Client { runtime_id, prefix, host, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
     }
 
     /// Drops every pooled connection: after one died silently, the others to the same place are suspect.
@@ -200,11 +203,15 @@ impl Client {
         };
         // A call that may not be repeated waits its whole limit on its one attempt.
         let per_attempt = if retries > 0 { self.timeouts.attempt.min(limit) } else { limit };
-        let uri: Uri = format!("{}{}", self.prefix, outgoing.path).parse().map_err(|_| ApiError::internal())?;
+        let mut target = String::with_capacity(self.prefix.len() + outgoing.path.len());
+        target.push_str(&self.prefix);
+        target.push_str(&outgoing.path);
+        let uri = Uri::from_maybe_shared(Bytes::from(target)).map_err(|_| ApiError::internal())?;
         let authorization = self.authorization()?;
         let mut attempt = 0;
         loop {
-            let mut request = Request::builder().method(outgoing.method.clone()).uri(uri.clone());
+            let mut request =
+                Request::builder().method(outgoing.method.clone()).uri(uri.clone()).header(HOST, self.host.clone());
             if let Some(authorization) = &authorization {
                 request = request.header(AUTHORIZATION, authorization.clone());
             }
@@ -265,6 +272,17 @@ struct Outgoing {
 struct Keyed<'a> {
     key: &'a IdempotencyKey,
     repeatable: bool,
+}
+
+/// `Host` for requests to `base`: its host, and its port unless that is the scheme's default (as the HTTP
+/// client would write it).
+fn host_header(base: &Url) -> HeaderValue {
+    let host = base.host_str().unwrap_or_default();
+    let value = match base.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    HeaderValue::try_from(value).expect("a URL's host and port make a header value")
 }
 
 /// A connection pool to one remote: every attempt has `attempt` to connect and answer; idle connections

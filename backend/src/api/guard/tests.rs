@@ -35,7 +35,7 @@ fn app(guard: Guard) -> Router {
     Router::new()
         .route("/r", get(|| async { "ok" }).post(|| async { "ok" }))
         .route("/w", post(|| async { "ok" }))
-        .layer(axum::middleware::from_fn_with_state(guard, check))
+        .layer(guard)
 }
 
 async fn status(app: &Router, method: &str, host: Option<&str>, headers: &[(&str, &str)]) -> StatusCode {
@@ -135,7 +135,7 @@ async fn the_page_files_and_the_session_pass_without_the_token_and_nothing_else_
         .route("/app.js", get(|| async { "script" }))
         .route(SESSION_PATH, get(|| async { "session" }).post(|| async { "signed in" }))
         .route("/api/runtimes", get(|| async { "data" }))
-        .layer(axum::middleware::from_fn_with_state(Guard::new(loopback(), &server(&[]), Some(token)), check));
+        .layer(Guard::new(loopback(), &server(&[]), Some(token)));
     let call = |method: &str, path: &str, headers: &[(&str, &str)]| {
         let mut request = HttpRequest::builder().method(method).uri(path).header(header::HOST, "127.0.0.1:8780");
         for (name, value) in headers {
