@@ -22,17 +22,25 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         let mut body = Vec::with_capacity(INITIAL_CAPACITY);
         match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => {
-                let mut response = Response::new(body.into());
-                response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                response
-            }
+            Ok(()) => JsonBytes(body.into()).into_response(),
             // Only a type that cannot be JSON fails here (a map with non-string keys): a bug, not a request.
             Err(error) => {
                 tracing::error!(%error, "an answer could not be written as JSON");
                 HttpError(ApiError::internal()).into_response()
             }
         }
+    }
+}
+
+/// A JSON answer whose bytes are already written (a remote's, forwarded as they came).
+#[derive(Debug, Clone)]
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(self.0.into());
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
     }
 }
 

@@ -16,7 +16,7 @@ mod shutdown;
 pub use caps::{StreamCaps, StreamPermit};
 pub use error::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
 pub use fallback::{method_not_allowed, unknown_route};
-pub use json::Json;
+pub use json::{Json, JsonBytes};
 pub use limits::{RequestLimits, RequestLimitsLayer};
 pub use serve::{ServeLimits, serve};
 pub use shutdown::shutdown_signal;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use runtime_api::{
-    ApiError, CloseReason, Command, CommandAck, ErrorCode, FrameStream, IdempotencyKey, ListQuery, ProfileList,
-    RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SubscribeRequest, TranscriptPage, TranscriptQuery,
-    WorkerDetail, WorkerId, WorkerPage,
+    ApiError, CloseReason, Command, CommandAck, DetailAnswer, ErrorCode, FrameStream, IdempotencyKey, ListQuery,
+    ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SubscribeRequest, TranscriptPage,
+    TranscriptQuery, WorkerId, WorkerPage,
 };
 use tower::ServiceExt;
 
@@ -172,8 +172,8 @@ operations! {
     summary() -> RuntimeSummary = SourceRequest::Summary => Summary;
     /// A page of workers.
     list(query: ListQuery) -> WorkerPage = SourceRequest::List(query) => Workers;
-    /// One worker.
-    get(worker_id: WorkerId) -> WorkerDetail = SourceRequest::Get(worker_id) => Worker;
+    /// One worker: a remote's answer as it came when it can be forwarded unchanged.
+    get(worker_id: WorkerId) -> DetailAnswer = SourceRequest::Get(worker_id) => Worker;
     /// Runs a command, under the client's idempotency key if it sent one.
     command(command: Command, key: Option<IdempotencyKey>) -> CommandAck = SourceRequest::Command(command, key) => Command;
     /// A transcript page.

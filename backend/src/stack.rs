@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use runtime_api::{
-    ApiError, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, RuntimeId, RuntimeSource,
-    RuntimeSummary, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, DetailAnswer, FrameStream, IdempotencyKey, ListQuery, ProfileList, RuntimeId,
+    RuntimeSource, RuntimeSummary, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerId, WorkerPage,
 };
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -57,8 +57,8 @@ pub enum SourceResponse {
     Summary(RuntimeSummary),
     /// For [`SourceRequest::List`].
     Workers(WorkerPage),
-    /// For [`SourceRequest::Get`].
-    Worker(WorkerDetail),
+    /// For [`SourceRequest::Get`]: a remote's bytes when they can be forwarded as they are.
+    Worker(DetailAnswer),
     /// For [`SourceRequest::Command`].
     Command(CommandAck),
     /// For [`SourceRequest::Transcript`].

@@ -84,6 +84,11 @@ macro_rules! id_type {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// Whether `s` is a valid identifier, without making one.
+            pub fn is_valid(s: &str) -> bool {
+                check($kind, s, $lower).is_ok()
+            }
         }
 
         impl TryFrom<String> for $name {

@@ -18,6 +18,7 @@ pub mod source;
 pub mod stream;
 pub mod transcript;
 pub mod turn;
+pub mod verbatim;
 pub mod worker;
 
 pub use command::{Command, CommandAck, IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
@@ -30,10 +31,11 @@ pub use runtime::{
     Capabilities, ProfileInfo, ProfileList, ProtocolInfo, RuntimeStatus, RuntimeSummary, SourceDescriptor, SourceKind,
     WorkerCounts,
 };
-pub use source::{FrameStream, RuntimeSource};
+pub use source::{DetailAnswer, FrameStream, RuntimeSource};
 pub use stream::{CloseReason, Snapshot, SnapshotState, StreamFrame, SubscribeRequest};
 pub use transcript::{Role, TranscriptEntry};
 pub use turn::{FailureReason, TurnOutcome, Usage};
+pub use verbatim::VerbatimDetail;
 pub use worker::{
     CancelAck, CancelOutcome, CreateWorkerRequest, InputAck, InputDisposition, InputKind, InputRequest,
     LifecycleRequest, StopAck, StopOutcome, TurnInfo, WhenBusy, WorkerDetail, WorkerState, WorkerSummary,

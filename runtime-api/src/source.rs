@@ -11,7 +11,20 @@ use crate::ids::WorkerId;
 use crate::page::{ListQuery, TranscriptPage, TranscriptQuery, WorkerPage};
 use crate::runtime::{ProfileList, RuntimeSummary, SourceDescriptor};
 use crate::stream::{StreamFrame, SubscribeRequest};
+use crate::verbatim::VerbatimDetail;
 use crate::worker::{CancelAck, CreateWorkerRequest, InputAck, InputRequest, LifecycleRequest, StopAck, WorkerDetail};
+
+/// One worker's detail as a source can give it: decoded, or as the bytes it received when those can be handed
+/// on unchanged.
+#[derive(Debug, Clone)]
+// Made once per call and moved a few times; a box would cost the embedded runtime an allocation per detail.
+#[allow(clippy::large_enum_variant)]
+pub enum DetailAnswer {
+    /// The detail as a value.
+    Decoded(WorkerDetail),
+    /// The detail as the JSON a remote sent, checked by [`VerbatimDetail::check`].
+    Verbatim(VerbatimDetail),
+}
 
 /// A subscription: a snapshot frame first, then events and control frames; it ends after a `closed` frame
 /// or when the subscriber drops it.
@@ -36,6 +49,12 @@ pub trait RuntimeSource: Send + Sync + 'static {
 
     /// One worker's detail.
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError>;
+
+    /// One worker's detail, as bytes to forward where the source has them (a remote's answer) and they pass
+    /// [`VerbatimDetail::check`]; otherwise decoded, as [`RuntimeSource::get`] gives it.
+    async fn get_verbatim(&self, worker_id: &WorkerId) -> Result<DetailAnswer, ApiError> {
+        self.get(worker_id).await.map(DetailAnswer::Decoded)
+    }
 
     /// Runs a command. With a `key`, a command repeated within the source's retention window returns the
     /// first ack and changes nothing; a source that cannot keep that promise says so in its protocol

@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use runtime_api::{
-    ApiError, Command, CommandAck, FrameStream, IdempotencyKey, ListQuery, ProfileList, Relabel, RuntimeId,
-    RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage, TranscriptQuery,
-    WorkerDetail, WorkerId, WorkerPage,
+    ApiError, Command, CommandAck, DetailAnswer, FrameStream, IdempotencyKey, ListQuery, ProfileList, Relabel,
+    RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage,
+    TranscriptQuery, VerbatimDetail, WorkerDetail, WorkerId, WorkerPage,
 };
 use url::Url;
 
@@ -172,6 +172,17 @@ impl RuntimeSource for RemoteHttpSource {
 
     async fn get(&self, worker_id: &WorkerId) -> Result<WorkerDetail, ApiError> {
         self.relabelled(self.client.get(&worker_path(worker_id, ""), &NO_QUERY).await)
+    }
+
+    async fn get_verbatim(&self, worker_id: &WorkerId) -> Result<DetailAnswer, ApiError> {
+        let bytes = self.client.get_bytes(worker_path(worker_id, "")).await?;
+        let runtime_id = &self.descriptor.runtime_id;
+        // Bytes that re-encoding would change are decoded and relabelled the long way.
+        if let Some(verbatim) = VerbatimDetail::check(bytes.clone(), runtime_id) {
+            return Ok(DetailAnswer::Verbatim(verbatim));
+        }
+        let detail = classify::answer(runtime_id, 200, &bytes);
+        self.relabelled(detail).map(DetailAnswer::Decoded)
     }
 
     async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {

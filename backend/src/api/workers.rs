@@ -5,19 +5,20 @@ use std::sync::Arc;
 use api_http::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use futures::future::join_all;
 use runtime_api::limits::effective_limit;
 use runtime_api::params::{LimitParam, SeqParam};
 use runtime_api::{
-    ApiError, CancelAck, Command, CommandAck, CreateWorkerRequest, ErrorEnvelope, IdempotencyKey, InputAck,
-    InputRequest, LifecycleRequest, ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery, WorkerDetail,
-    WorkerId, WorkerPage,
+    ApiError, CancelAck, Command, CommandAck, CreateWorkerRequest, DetailAnswer, ErrorEnvelope, IdempotencyKey,
+    InputAck, InputRequest, LifecycleRequest, ListQuery, RuntimeId, StopAck, TranscriptPage, TranscriptQuery,
+    WorkerDetail, WorkerId, WorkerPage,
 };
 
 use super::AppState;
 use super::views::{AllWorkersPage, AllWorkersQuery, RuntimeProblem};
 use crate::registry::{Registered, view};
-use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
+use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, JsonBytes, OptionalJson};
 
 /// The registered runtime named by a path segment.
 fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, HttpError> {
@@ -73,12 +74,13 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}", tag = "workers",
     params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path)),
     responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
-pub(crate) async fn get(
-    State(state): State<AppState>,
-    ApiPath(ids): ApiPath<(String, String)>,
-) -> ApiResult<Json<WorkerDetail>> {
+pub(crate) async fn get(State(state): State<AppState>, ApiPath(ids): ApiPath<(String, String)>) -> ApiResult<Response> {
     let (entry, worker_id) = worker(&state, ids)?;
-    Ok(Json(entry.get(worker_id).await?))
+    Ok(match entry.get(worker_id).await? {
+        DetailAnswer::Decoded(detail) => Json(detail).into_response(),
+        // A remote's answer that the stack found needs no change goes on as the bytes it came in.
+        DetailAnswer::Verbatim(verbatim) => JsonBytes(verbatim.into_bytes()).into_response(),
+    })
 }
 
 /// Sends input; answered once the runtime has made it durable.

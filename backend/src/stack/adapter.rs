@@ -38,7 +38,7 @@ impl tower::Service<SourceRequest> for SourceService {
             Ok(match request {
                 SourceRequest::Summary => SourceResponse::Summary(source.summary().await?),
                 SourceRequest::List(query) => SourceResponse::Workers(source.list(query).await?),
-                SourceRequest::Get(id) => SourceResponse::Worker(source.get(&id).await?),
+                SourceRequest::Get(id) => SourceResponse::Worker(source.get_verbatim(&id).await?),
                 SourceRequest::Command(command, key) => SourceResponse::Command(source.command(command, key).await?),
                 SourceRequest::Transcript(id, query) => {
                     SourceResponse::Transcript(source.transcript(&id, query).await?)

@@ -71,6 +71,7 @@ where
         async move {
             match call.await {
                 Ok(mut response) => {
+                    wire::settle(&mut response, &sanitizer)?;
                     response.sanitize(&sanitizer);
                     Ok(response)
                 }

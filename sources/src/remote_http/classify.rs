@@ -122,6 +122,18 @@ pub(super) fn answer<T: DeserializeOwned>(runtime_id: &RuntimeId, status: u16, b
     }
 }
 
+/// A successful answer as its bytes, for forwarding; any other answer is judged as by [`answer`].
+pub(super) fn bytes(
+    runtime_id: &RuntimeId,
+    status: u16,
+    body: hyper::body::Bytes,
+) -> Result<hyper::body::Bytes, ApiError> {
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    answer::<serde::de::IgnoredAny>(runtime_id, status, &body).map(|_| body)
+}
+
 /// A `GET /v1/runtime` answer, judged: the one place that decides whether a remote is a runtime this backend
 /// can use. An answer that names no protocol is not a runtime (`runtime_protocol_error`); another protocol or
 /// major version is `runtime_incompatible`, quoting what the remote sent; a compatible one must have the

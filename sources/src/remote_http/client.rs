@@ -152,7 +152,7 @@ impl Client {
     /// this protocol.
     pub(super) async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
         let request = Outgoing { call: Call::Read, method: Method::GET, path: "/v1/runtime".to_owned(), body: None };
-        let summary = self.send(request, None, classify::summary).await?;
+        let summary = self.send(request, None, |id, status, body| classify::summary(id, status, &body)).await?;
         *self.verified.lock() = Verified::Compatible(Traits::of(&summary));
         Ok(summary)
     }
@@ -171,7 +171,14 @@ impl Client {
         let query = serde_urlencoded::to_string(query).map_err(|_| ApiError::internal())?;
         let path = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
         let request = Outgoing { call: Call::Read, method: Method::GET, path, body: None };
-        self.send(request, None, classify::answer).await
+        self.send(request, None, |id, status, body| classify::answer(id, status, &body)).await
+    }
+
+    /// `GET path`, its successful answer as the bytes that came (errors as for [`Client::get`]).
+    pub(super) async fn get_bytes(&self, path: String) -> Result<Bytes, ApiError> {
+        self.verify().await?;
+        let request = Outgoing { call: Call::Read, method: Method::GET, path, body: None };
+        self.send(request, None, classify::bytes).await
     }
 
     /// `POST path` with a JSON body, under `key`; sent again on a fresh connection when the remote
@@ -186,14 +193,14 @@ impl Client {
         let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
         let request = Outgoing { call: Call::Command, method: Method::POST, path: path.to_owned(), body: Some(body) };
         let key = Keyed { key, repeatable: traits.idempotent };
-        self.send(request, Some(key), classify::answer).await
+        self.send(request, Some(key), |id, status, body| classify::answer(id, status, &body)).await
     }
 
     async fn send<T>(
         &self,
         outgoing: Outgoing,
         key: Option<Keyed<'_>>,
-        decode: fn(&RuntimeId, u16, &[u8]) -> Result<T, ApiError>,
+        decode: fn(&RuntimeId, u16, Bytes) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let started = Instant::now();
         let (limit, retries) = match outgoing.call {
@@ -225,7 +232,7 @@ impl Client {
             let request = request.body(body).map_err(|_| ApiError::internal())?;
             let left = limit.saturating_sub(started.elapsed());
             let failure = match tokio::time::timeout(per_attempt.min(left), self.exchange(request)).await {
-                Ok(Ok((status, answer))) => return decode(&self.runtime_id, status, &answer),
+                Ok(Ok((status, answer))) => return decode(&self.runtime_id, status, answer),
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::Timeout,
             };

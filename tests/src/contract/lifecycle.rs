@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use runtime_api::{
-    CancelOutcome, CreateWorkerRequest, ErrorCode, EventBody, InputDisposition, InputRequest, LifecycleRequest, Role,
-    StopOutcome, TurnOutcome, WhenBusy, WorkerState,
+    CancelOutcome, CreateWorkerRequest, DetailAnswer, ErrorCode, EventBody, InputDisposition, InputRequest,
+    LifecycleRequest, Role, StopOutcome, TurnOutcome, WhenBusy, WorkerState,
 };
 
 use super::setup;
@@ -40,6 +40,12 @@ pub(crate) async fn input_runs_a_turn_that_completes_into_the_transcript(source:
     let detail = source.get(&worker).await.expect("get");
     assert_eq!(detail.summary.state, WorkerState::Idle);
     assert_eq!(detail.summary.transcript_len, 2);
+    // The detail as bytes to forward, where a source has them, says what the decoded one says.
+    let forwarded = match source.get_verbatim(&worker).await.expect("get_verbatim") {
+        DetailAnswer::Decoded(detail) => detail,
+        DetailAnswer::Verbatim(verbatim) => verbatim.decode().expect("verbatim bytes decode"),
+    };
+    assert_eq!(forwarded, detail);
     let entries = transcript(&source, &worker).await;
     let shape: Vec<_> = entries.iter().map(|e| (e.seq, e.role, e.content.as_str(), e.turn_id)).collect();
     assert_eq!(shape, [(1, Role::User, "hello world", Some(1)), (2, Role::Assistant, "[echo] hello world", Some(1))]);

@@ -1,7 +1,10 @@
 //! The scrubbing engine: registered secrets replaced by named placeholders, and, in text a runtime wrote about
 //! itself, URLs and path-like words too.
 
-use runtime_api::RuntimeId;
+use std::sync::OnceLock;
+
+use aho_corasick::AhoCorasick;
+use runtime_api::{RuntimeId, VerbatimDetail};
 use sources::spec::Confidential;
 
 /// What kind of secret a registered string is; it names the placeholder.
@@ -33,6 +36,8 @@ impl SecretKind {
 pub struct Sanitizer {
     /// Longest first, so a secret is replaced before any part of it.
     secrets: Vec<Secret>,
+    /// Finds any of the secrets in one pass over bytes; built on first use, after every secret is registered.
+    finder: OnceLock<Option<AhoCorasick>>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,8 +94,25 @@ impl Sanitizer {
             let placeholder = format!("<{} of {owner}>", kind.label());
             self.secrets.push(Secret { text: value.to_owned(), placeholder, whole_word });
             self.secrets.sort_by_key(|s| std::cmp::Reverse(s.text.len()));
+            self.finder = OnceLock::new();
         }
         self
+    }
+
+    /// Whether scrubbing would leave a remote's verbatim detail as it is: none of the secrets anywhere in its
+    /// bytes (whole word or not), and its end reason, text the runtime wrote about itself, free of anything
+    /// location-like. Its strings are their own bytes and hold no invisible characters ([`VerbatimDetail`]).
+    pub fn leaves_unchanged(&self, detail: &VerbatimDetail) -> bool {
+        let finder = self.finder.get_or_init(|| {
+            let patterns = self.secrets.iter().map(|s| s.text.as_str());
+            // A secret set too large for the automaton is simply never forwarded unchecked.
+            (!self.secrets.is_empty()).then(|| AhoCorasick::new(patterns).ok()).flatten()
+        });
+        let clean = match finder {
+            Some(finder) => finder.find(detail.bytes()).is_none(),
+            None => self.secrets.is_empty(),
+        };
+        clean && detail.end_reason().is_none_or(|reason| !reason.contains('/'))
     }
 
     /// Scrubs registered secrets from any text. Characters that render as nothing go first: a remote that

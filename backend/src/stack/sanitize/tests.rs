@@ -162,3 +162,54 @@ fn protocol_fields_are_scrubbed_too() {
     assert_eq!(summary.protocol.name, "proto via <endpoint of remote-dev>");
     assert_eq!(summary.protocol.version, "1.0 <token of remote-dev>");
 }
+
+/// A remote's detail as it would send it, with `title` and `end_reason`.
+fn verbatim(title: &str, end_reason: Option<&str>) -> runtime_api::VerbatimDetail {
+    let mut detail = serde_json::json!({
+        "runtime_id": "remote-dev", "worker_id": "w-1", "title": title, "state": "stopped", "profile": "default",
+        "executor": "echo", "created_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z",
+        "transcript_len": 0, "metadata": {}, "queued_inputs": 0,
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    });
+    if let Some(reason) = end_reason {
+        detail["end_reason"] = reason.into();
+    }
+    let bytes = serde_json::to_vec(&detail).unwrap().into();
+    runtime_api::VerbatimDetail::check(bytes, &owner()).expect("plain bytes from the right runtime")
+}
+
+/// What a verbatim detail becomes after the sanitize layer's two steps.
+fn settled(detail: runtime_api::VerbatimDetail) -> runtime_api::DetailAnswer {
+    let mut response = SourceResponse::Worker(runtime_api::DetailAnswer::Verbatim(detail));
+    wire::settle(&mut response, &sanitizer()).unwrap();
+    response.sanitize(&sanitizer());
+    let SourceResponse::Worker(answer) = response else { unreachable!("settling keeps the variant") };
+    answer
+}
+
+#[test]
+fn a_clean_remote_detail_stays_verbatim() {
+    let clean = verbatim("Weekly report", Some("stopped by a user"));
+    let bytes = clean.bytes().to_vec();
+    match settled(clean) {
+        runtime_api::DetailAnswer::Verbatim(kept) => assert_eq!(kept.bytes(), &bytes[..]),
+        runtime_api::DetailAnswer::Decoded(_) => panic!("nothing to scrub, yet decoded"),
+    }
+}
+
+#[test]
+fn a_remote_detail_holding_a_secret_or_a_location_is_decoded_and_scrubbed() {
+    let cases = [
+        (verbatim("runs on 10.1.2.3:8790", None), "runs on <endpoint of remote-dev>", None),
+        // A token goes even from inside a word; a host inside a longer name stays, but the bytes take the long
+        // way all the same.
+        (verbatim("x-s3cr3t-token-y", None), "x-<token of remote-dev>-y", None),
+        (verbatim("host 10.1.2.30", None), "host 10.1.2.30", None),
+        (verbatim("report", Some("cannot open /var/lib/yoi/data")), "report", Some("cannot open <path>")),
+    ];
+    for (detail, title, end_reason) in cases {
+        let runtime_api::DetailAnswer::Decoded(detail) = settled(detail) else { panic!("{title}: left verbatim") };
+        assert_eq!(detail.summary.title.as_deref(), Some(title));
+        assert_eq!(detail.end_reason.as_deref(), end_reason);
+    }
+}

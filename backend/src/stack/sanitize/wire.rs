@@ -3,8 +3,8 @@
 
 use futures::StreamExt;
 use runtime_api::{
-    ApiError, CommandAck, Event, EventBody, ProfileInfo, Role, RuntimeSummary, Snapshot, SnapshotState, StreamFrame,
-    TranscriptEntry, WorkerDetail, WorkerSummary,
+    ApiError, CommandAck, DetailAnswer, ErrorCode, Event, EventBody, ProfileInfo, Role, RuntimeSummary, Snapshot,
+    SnapshotState, StreamFrame, TranscriptEntry, WorkerDetail, WorkerSummary,
 };
 
 use super::Sanitizer;
@@ -124,12 +124,30 @@ impl Sanitize for StreamFrame {
     }
 }
 
+/// Keeps a remote's detail as its bytes only when scrubbing would change nothing in them; otherwise decodes it,
+/// so that [`Sanitize`] scrubs it like any other.
+pub(super) fn settle(response: &mut SourceResponse, with: &Sanitizer) -> Result<(), ApiError> {
+    let SourceResponse::Worker(answer) = response else { return Ok(()) };
+    let DetailAnswer::Verbatim(verbatim) = answer else { return Ok(()) };
+    if with.leaves_unchanged(verbatim) {
+        return Ok(());
+    }
+    // The check that made it verbatim decoded it strictly, so this cannot fail short of a bug.
+    let detail = verbatim.decode().map_err(|_| {
+        ApiError::new(ErrorCode::RuntimeProtocolError, "a runtime's worker detail could not be read twice")
+    })?;
+    *answer = DetailAnswer::Decoded(detail);
+    Ok(())
+}
+
 impl Sanitize for SourceResponse {
     fn sanitize(&mut self, with: &Sanitizer) {
         match self {
             SourceResponse::Summary(summary) => summary.sanitize(with),
             SourceResponse::Workers(page) => page.workers.iter_mut().for_each(|w| w.sanitize(with)),
-            SourceResponse::Worker(detail) => detail.sanitize(with),
+            SourceResponse::Worker(DetailAnswer::Decoded(detail)) => detail.sanitize(with),
+            // Checked by `settle` before: what is still verbatim holds nothing to scrub.
+            SourceResponse::Worker(DetailAnswer::Verbatim(_)) => {}
             SourceResponse::Transcript(page) => page.entries.iter_mut().for_each(|e| e.sanitize(with)),
             SourceResponse::Profiles(list) => list.profiles.iter_mut().for_each(|p| p.sanitize(with)),
             SourceResponse::Command(CommandAck::Create(detail)) => detail.sanitize(with),
