@@ -38,11 +38,14 @@ impl VerbatimDetail {
         if !fits {
             return None;
         }
-        let end_reason = strict.end_reason.map(|text| span(&bytes, text));
+        let end_reason = match strict.end_reason {
+            Some(text) => Some(span(&bytes, text)?),
+            None => None,
+        };
         if strict.runtime_id == runtime_id.as_str() {
             return Some(VerbatimDetail { bytes, end_reason });
         }
-        let (start, end) = span(&bytes, strict.runtime_id);
+        let (start, end) = span(&bytes, strict.runtime_id)?;
         let mut relabelled = Vec::with_capacity(bytes.len() - (end - start) + runtime_id.as_str().len());
         relabelled.extend_from_slice(&bytes[..start]);
         relabelled.extend_from_slice(runtime_id.as_str().as_bytes());
@@ -74,22 +77,27 @@ impl VerbatimDetail {
     }
 }
 
-/// ASCII without a backslash (no escapes), a DEL or the word `null` (a string holding it only costs the
-/// long way). Other control characters need no look: JSON allows them only as whitespace between tokens, and
-/// the strict decode refuses them anywhere else.
+/// ASCII without a backslash (no escapes), a DEL, a `[` or the word `null` (a string holding either only costs
+/// the long way). No field of a detail is an array, and serde would otherwise read a struct from one. Other
+/// control characters need no look: JSON allows them only as whitespace between tokens, and the strict decode
+/// refuses them anywhere else.
 fn plain(bytes: &[u8]) -> bool {
-    bytes.is_ascii() && memchr::memchr2(b'\\', 0x7f, bytes).is_none() && memchr::memmem::find(bytes, b"null").is_none()
+    bytes.is_ascii()
+        && memchr::memchr3(b'\\', 0x7f, b'[', bytes).is_none()
+        && memchr::memmem::find(bytes, b"null").is_none()
 }
 
-/// Where `part`, a string borrowed from `whole`, sits in it.
-fn span(whole: &[u8], part: &str) -> (usize, usize) {
-    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
-    (start, start + part.len())
+/// Where `part`, a string the decoder borrowed from `whole`, sits in it; `None` if it does not.
+fn span(whole: &[u8], part: &str) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= whole.len()).then_some((start, end))
 }
 
-/// An RFC 3339 instant in UTC, as runtimes write them (`…Z`), which every client parses alike.
+/// An instant written exactly as the long way writes one (`2026-12-01T10:00:00Z`): the parser also takes
+/// other forms (a space for the `T`, no seconds, a leap second…) that clients may read otherwise or not at all.
 fn utc_timestamp(text: &str) -> bool {
-    text.ends_with('Z') && text.parse::<Timestamp>().is_ok()
+    text.parse::<Timestamp>().is_ok_and(|at| at.to_string() == text)
 }
 
 /// The detail's wire shape with nothing tolerated: what [`WorkerDetail`] encodes to, field for field. Strings
@@ -137,7 +145,11 @@ struct StrictUsage {
     total_tokens: u64,
 }
 
-/// An object whose values are all strings, checked without keeping it.
+/// Most metadata entries checked for repeats; a bigger map takes the long way, which keeps one of each.
+const MAX_CHECKED_ENTRIES: usize = 64;
+
+/// An object whose values are all strings and whose keys do not repeat (the long way would keep only the last
+/// of a repeated key), checked without keeping it.
 struct StringMap;
 
 impl<'de> Deserialize<'de> for StringMap {
@@ -151,7 +163,13 @@ impl<'de> Deserialize<'de> for StringMap {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringMap, A::Error> {
-                while map.next_entry::<&'de str, &'de str>()?.is_some() {}
+                let mut keys: Vec<&'de str> = Vec::new();
+                while let Some((key, _)) = map.next_entry::<&'de str, &'de str>()? {
+                    if keys.len() == MAX_CHECKED_ENTRIES || keys.contains(&key) {
+                        return Err(serde::de::Error::custom("a repeated or unchecked key"));
+                    }
+                    keys.push(key);
+                }
                 Ok(StringMap)
             }
         }

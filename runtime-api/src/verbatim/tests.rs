@@ -50,7 +50,7 @@ type Change = fn(&mut serde_json::Value);
 #[test]
 fn anything_a_re_encoding_would_change_takes_the_long_way() {
     let good = serde_json::to_value(detail()).unwrap();
-    let variants: [(&str, Change); 12] = [
+    let variants: [(&str, Change); 17] = [
         ("an invalid runtime id", |v| v["runtime_id"] = "Not An Id".into()),
         ("an unknown field", |v| v["extra"] = "/etc/passwd".into()),
         ("an unknown field in the turn", |v| v["current_turn"]["extra"] = 1.into()),
@@ -63,6 +63,11 @@ fn anything_a_re_encoding_would_change_takes_the_long_way() {
         ("no usage (an older runtime)", |v| drop(v.as_object_mut().unwrap().remove("usage"))),
         ("a local-time timestamp", |v| v["created_at"] = "2026-12-01T19:00:00+09:00".into()),
         ("a metadata value that is not a string", |v| v["metadata"]["n"] = 1.into()),
+        ("usage as an array", |v| v["usage"] = serde_json::json!([1, 2, 3])),
+        ("the turn as an array", |v| v["current_turn"] = serde_json::json!([2, "2026-12-01T10:00:00Z"])),
+        ("a timestamp without seconds", |v| v["created_at"] = "2026-12-01T10:00Z".into()),
+        ("a timestamp with a space", |v| v["updated_at"] = "2026-12-01 10:00:00Z".into()),
+        ("a leap second", |v| v["current_turn"]["started_at"] = "2016-12-31T23:59:60Z".into()),
     ];
     for (what, change) in variants {
         let mut value = good.clone();
@@ -87,4 +92,27 @@ fn the_remotes_own_runtime_id_is_written_over_with_the_registered_one() {
     let verbatim = VerbatimDetail::check(encoded(&value), &dev()).expect("only the id differs");
     assert_eq!(verbatim.decode().unwrap(), detail(), "reads as the detail relabelled");
     assert_eq!(verbatim.end_reason(), Some("stopped by a user"), "the end reason's place moved with the id");
+}
+
+#[test]
+fn a_detail_written_as_an_array_or_with_a_repeated_key_takes_the_long_way() {
+    let good = serde_json::to_string(&detail()).unwrap();
+    let at = "2026-12-01T10:00:00Z";
+    let positional = format!(
+        r#"["dev","w-01jabc","Report","busy","default","echo","gpt","{at}","{at}",3,{{}},{{"turn_id":2,"started_at":"{at}"}},0,"done",{{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}]"#
+    );
+    assert!(serde_json::from_str::<StrictDetail<'_>>(&positional).is_ok(), "serde reads a struct from an array");
+    let repeated = good.replace(r#""metadata":{"team":"infra"}"#, r#""metadata":{"team":"infra","team":"ops"}"#);
+    assert_ne!(repeated, good, "the metadata was found");
+    for body in [positional, repeated] {
+        assert!(VerbatimDetail::check(body.clone().into(), &dev()).is_none(), "{body}");
+    }
+}
+
+#[test]
+fn an_end_reason_before_the_runtime_id_keeps_its_place_when_the_id_changes_length() {
+    let body = r#"{"end_reason":"stopped by a user","runtime_id":"x","worker_id":"w-01jabc","title":"Report","state":"busy","profile":"default","executor":"echo","created_at":"2026-12-01T10:00:00Z","updated_at":"2026-12-01T10:00:00Z","transcript_len":3,"metadata":{"team":"infra"},"current_turn":{"turn_id":2,"started_at":"2026-12-01T10:00:00Z"},"queued_inputs":1,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#;
+    let verbatim = VerbatimDetail::check(body.into(), &RuntimeId::parse("a-much-longer-id").unwrap()).unwrap();
+    assert_eq!(verbatim.end_reason(), Some("stopped by a user"));
+    assert_eq!(verbatim.decode().unwrap().summary.runtime_id.as_str(), "a-much-longer-id");
 }
