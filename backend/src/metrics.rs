@@ -79,26 +79,47 @@ pub struct Metrics {
     source_status: Family<HealthLabels, Gauge>,
     source_probes: Family<RuntimeLabels, Counter>,
     source_probe_latency: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
-    /// The HTTP series recorded so far, by route: a request finds its own without building labels.
-    http_seen: RwLock<HashMap<Box<str>, Vec<HttpSeries>>>,
-    /// The source series recorded so far, by runtime id, likewise.
-    source_seen: RwLock<HashMap<Box<str>, Vec<SourceSeries>>>,
+    /// The HTTP series recorded so far, by route and then method and status: a request finds its own without
+    /// building labels.
+    http_seen: Seen<(&'static str, u16)>,
+    /// The source series recorded so far, by runtime id and then operation and outcome, likewise.
+    source_seen: Seen<(&'static str, &'static str)>,
 }
 
-/// The series of one method and status of a route; they share their values with the families.
-struct HttpSeries {
-    method: &'static str,
-    status: u16,
-    requests: Counter,
+/// Series recorded so far, by a first label and then the rest; they share their values with the families.
+type Seen<K> = RwLock<HashMap<Box<str>, Vec<Series<K>>>>;
+
+/// A count and a latency histogram under the labels `key`.
+struct Series<K> {
+    key: K,
+    count: Counter,
     latency: Histogram,
 }
 
-/// The series of one operation and outcome of a source.
-struct SourceSeries {
-    operation: &'static str,
-    outcome: &'static str,
-    calls: Counter,
-    latency: Histogram,
+/// Counts one event of `elapsed` in the series of `first` and `key`, made by `make` the first time.
+fn observe<K: Copy + PartialEq>(
+    seen: &Seen<K>,
+    first: &str,
+    key: K,
+    elapsed: Duration,
+    make: impl FnOnce() -> (Counter, Histogram),
+) {
+    let record = |series: &Series<K>| {
+        series.count.inc();
+        series.latency.observe(elapsed.as_secs_f64());
+    };
+    if let Some(series) = seen.read().get(first).and_then(|all| all.iter().find(|s| s.key == key)) {
+        return record(series);
+    }
+    let mut seen = seen.write();
+    let all = seen.entry(first.into()).or_default();
+    if let Some(series) = all.iter().find(|s| s.key == key) {
+        return record(series);
+    }
+    let (count, latency) = make();
+    let series = Series { key, count, latency };
+    record(&series);
+    all.push(series);
 }
 
 impl Metrics {
@@ -141,51 +162,23 @@ impl Metrics {
 
     /// Records one HTTP request; `route` is the matched route template.
     pub fn record_http(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
-        let find = |series: &HttpSeries| series.method == method && series.status == status;
-        let seconds = elapsed.as_secs_f64();
-        if let Some(series) = self.http_seen.read().get(route).and_then(|all| all.iter().find(|s| find(s))) {
-            series.requests.inc();
-            series.latency.observe(seconds);
-            return;
-        }
-        let mut seen = self.http_seen.write();
-        let all = seen.entry(route.into()).or_default();
-        if !all.iter().any(find) {
+        observe(&self.http_seen, route, (method, status), elapsed, || {
             let labels = HttpLabels { method: method.to_owned(), route: route.to_owned(), status };
-            let requests = self.http_requests.get_or_create(&labels).clone();
-            let latency = self.http_latency.get_or_create(&labels).clone();
-            all.push(HttpSeries { method, status, requests, latency });
-        }
-        let series = all.iter().find(|s| find(s)).expect("pushed above");
-        series.requests.inc();
-        series.latency.observe(seconds);
+            (self.http_requests.get_or_create(&labels).clone(), self.http_latency.get_or_create(&labels).clone())
+        });
     }
 
     /// Records one source call; `outcome` is `ok` or the error code.
     pub fn record_source(&self, runtime_id: &str, operation: &'static str, outcome: &'static str, elapsed: Duration) {
-        let find = |series: &SourceSeries| series.operation == operation && series.outcome == outcome;
-        let seconds = elapsed.as_secs_f64();
-        if let Some(series) = self.source_seen.read().get(runtime_id).and_then(|all| all.iter().find(|s| find(s))) {
-            series.calls.inc();
-            series.latency.observe(seconds);
-            return;
-        }
-        let mut seen = self.source_seen.write();
-        let all = seen.entry(runtime_id.into()).or_default();
-        if !all.iter().any(find) {
+        observe(&self.source_seen, runtime_id, (operation, outcome), elapsed, || {
             let labels = SourceLabels {
                 runtime_id: runtime_id.to_owned(),
                 operation: operation.to_owned(),
                 outcome: outcome.to_owned(),
             };
-            let calls = self.source_calls.get_or_create(&labels).clone();
-            let labels = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
-            let latency = self.source_latency.get_or_create(&labels).clone();
-            all.push(SourceSeries { operation, outcome, calls, latency });
-        }
-        let series = all.iter().find(|s| find(s)).expect("pushed above");
-        series.calls.inc();
-        series.latency.observe(seconds);
+            let latency = SourceOperationLabels { runtime_id: runtime_id.to_owned(), operation: operation.to_owned() };
+            (self.source_calls.get_or_create(&labels).clone(), self.source_latency.get_or_create(&latency).clone())
+        });
     }
 
     /// Records one configuration reload: applied, or refused (nothing changed).
