@@ -2,7 +2,8 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::turn::Usage;
-use crate::worker::{TurnInfo, WorkerSummary};
+use crate::worker::{TurnInfo, WorkerState, WorkerSummary};
+use crate::{Timestamp, WorkerId};
 
 fn detail() -> WorkerDetail {
     let at: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
@@ -79,10 +80,11 @@ fn anything_a_re_encoding_would_change_takes_the_long_way() {
 }
 
 #[test]
-fn the_word_null_in_a_string_only_costs_the_long_way() {
+fn the_word_null_or_a_bracket_in_a_string_is_only_text() {
     let mut value = serde_json::to_value(detail()).unwrap();
-    value["title"] = "nullable".into();
-    assert!(VerbatimDetail::check(encoded(&value), &dev()).is_none());
+    value["title"] = "nullable [draft]".into();
+    let verbatim = VerbatimDetail::check(encoded(&value), &dev()).expect("a plain string");
+    assert_eq!(verbatim.decode().unwrap().summary.title.as_deref(), Some("nullable [draft]"));
 }
 
 #[test]
@@ -101,7 +103,7 @@ fn a_detail_written_as_an_array_or_with_a_repeated_key_takes_the_long_way() {
     let positional = format!(
         r#"["dev","w-01jabc","Report","busy","default","echo","gpt","{at}","{at}",3,{{}},{{"turn_id":2,"started_at":"{at}"}},0,"done",{{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}]"#
     );
-    assert!(serde_json::from_str::<StrictDetail<'_>>(&positional).is_ok(), "serde reads a struct from an array");
+    assert!(serde_json::from_str::<WorkerDetail>(&positional).is_ok(), "serde reads a struct from an array");
     let repeated = good.replace(r#""metadata":{"team":"infra"}"#, r#""metadata":{"team":"infra","team":"ops"}"#);
     assert_ne!(repeated, good, "the metadata was found");
     for body in [positional, repeated] {
@@ -115,4 +117,126 @@ fn an_end_reason_before_the_runtime_id_keeps_its_place_when_the_id_changes_lengt
     let verbatim = VerbatimDetail::check(body.into(), &RuntimeId::parse("a-much-longer-id").unwrap()).unwrap();
     assert_eq!(verbatim.end_reason(), Some("stopped by a user"));
     assert_eq!(verbatim.decode().unwrap().summary.runtime_id.as_str(), "a-much-longer-id");
+}
+
+mod differential {
+    //! The hand-written reader against the long way (serde and jiff), which stays the reference.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text the long way writes back as it came: printable ASCII without a quote or backslash.
+    fn plain_text() -> impl Strategy<Value = String> {
+        "[ !#-\\[\\]-~]{0,24}"
+    }
+
+    fn timestamp() -> impl Strategy<Value = Timestamp> {
+        // Years 1 to 9998 and any nanosecond, with round numbers as likely as the rest.
+        let seconds = -62_135_596_800i64..253_370_764_800;
+        let nanos = prop_oneof![Just(0i32), 0..1_000_000_000i32, (0..1000i32).prop_map(|ms| ms * 1_000_000)];
+        (seconds, nanos).prop_map(|(s, n)| Timestamp::new(s, n).unwrap())
+    }
+
+    prop_compose! {
+        fn any_detail()(
+            runtime_id in "[a-z][a-z0-9-]{0,20}[a-z0-9]",
+            worker_id in "w-[0-9a-z]{1,26}",
+            title in proptest::option::of(plain_text()),
+            state in prop_oneof![
+                Just(WorkerState::Idle), Just(WorkerState::Busy), Just(WorkerState::Stopped), Just(WorkerState::Failed)
+            ],
+            (profile, executor, model) in (plain_text(), plain_text(), proptest::option::of(plain_text())),
+            (created_at, updated_at) in (timestamp(), timestamp()),
+            transcript_len in any::<u64>(),
+            metadata in proptest::collection::btree_map(plain_text(), plain_text(), 0..5),
+            current_turn in proptest::option::of((any::<u64>(), timestamp())),
+            queued_inputs in any::<u32>(),
+            end_reason in proptest::option::of(plain_text()),
+            usage in any::<(u64, u64, u64)>(),
+        ) -> WorkerDetail {
+            WorkerDetail {
+                summary: WorkerSummary {
+                    runtime_id: RuntimeId::parse(runtime_id.replace("--", "-a")).unwrap(),
+                    worker_id: WorkerId::parse(worker_id).unwrap(),
+                    title, state, profile, executor, model, created_at, updated_at, transcript_len,
+                },
+                metadata,
+                current_turn: current_turn.map(|(turn_id, started_at)| TurnInfo { turn_id, started_at }),
+                queued_inputs,
+                end_reason,
+                usage: Usage { prompt_tokens: usage.0, completion_tokens: usage.1, total_tokens: usage.2 },
+            }
+        }
+    }
+
+    /// One byte changed, added or taken away, favouring the bytes that change JSON's meaning.
+    fn mutation() -> impl Strategy<Value = (usize, u8, u8)> {
+        let byte = prop_oneof![proptest::sample::select(b"{}[]:,\"\\ -.0123456789eEnultrZT+".to_vec()), any::<u8>(),];
+        (any::<usize>(), 0..3u8, byte)
+    }
+
+    fn mutate(bytes: &[u8], (at, how, byte): (usize, u8, u8)) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        let at = at % (out.len() + 1);
+        match how {
+            0 if at < out.len() => out[at] = byte,
+            1 => out.insert(at, byte),
+            _ if at < out.len() => drop(out.remove(at)),
+            _ => out.push(byte),
+        }
+        out
+    }
+
+    /// What a client reading the forwarded bytes sees equals what the long way would have sent.
+    fn says_what_the_long_way_says(bytes: &[u8], registered: &RuntimeId) {
+        let Some(verbatim) = VerbatimDetail::check(bytes.to_vec().into(), registered) else { return };
+        let mut decoded: WorkerDetail = serde_json::from_slice(bytes).expect("forwarded bytes decode");
+        decoded.summary.runtime_id = registered.clone();
+        let forwarded: serde_json::Value = serde_json::from_slice(verbatim.bytes()).unwrap();
+        assert_eq!(forwarded, serde_json::to_value(&decoded).unwrap(), "{}", String::from_utf8_lossy(bytes));
+        assert_eq!(verbatim.end_reason(), decoded.end_reason.as_deref());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn every_detail_a_runtime_writes_is_forwarded_as_it_came(detail in any_detail()) {
+            let bytes = serde_json::to_vec(&detail).unwrap();
+            let own = detail.summary.runtime_id.clone();
+            let verbatim = VerbatimDetail::check(bytes.clone().into(), &own).expect("forwardable");
+            prop_assert_eq!(verbatim.bytes(), &bytes[..]);
+            prop_assert_eq!(verbatim.decode().unwrap(), detail.clone());
+            says_what_the_long_way_says(&bytes, &RuntimeId::parse("registered-elsewhere").unwrap());
+        }
+
+        #[test]
+        fn a_changed_byte_is_forwarded_only_when_it_changes_nothing(
+            detail in any_detail(),
+            changes in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut bytes = serde_json::to_vec_pretty(&detail).unwrap();
+            for change in changes {
+                bytes = mutate(&bytes, change);
+            }
+            says_what_the_long_way_says(&bytes, &dev());
+        }
+
+        #[test]
+        fn a_timestamp_passes_exactly_when_the_long_way_prints_it_so(
+            text in "[0-9]{4}-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,10})?Z",
+        ) {
+            let printed = text.parse::<Timestamp>().is_ok_and(|at| at.to_string() == text);
+            let passes = shape::canonical_timestamp(text.as_bytes());
+            prop_assert!(!passes || printed, "passes but is not printed so: {}", text);
+            let in_range = ("0001".."9999").contains(&&text[..4]);
+            prop_assert!(!printed || !in_range || passes, "printed so but refused: {}", text);
+        }
+
+        #[test]
+        fn a_printed_timestamp_passes(at in timestamp()) {
+            prop_assert!(shape::canonical_timestamp(at.to_string().as_bytes()), "{}", at);
+        }
+    }
 }
