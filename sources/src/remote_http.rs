@@ -8,9 +8,11 @@
 mod classify;
 mod client;
 pub mod endpoint;
+mod pool;
 pub mod spec;
 mod stream;
 mod tls;
+mod wire;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -41,32 +41,19 @@ impl Failure {
     }
 }
 
-/// Classifies a failed request by walking its chain of causes.
-pub(super) fn transport(error: &(dyn StdError + 'static)) -> Failure {
+/// Classifies a failed connect, TLS handshake, write or read by walking its chain of causes.
+pub(super) fn io(error: &io::Error) -> Failure {
     let mut causes = Vec::new();
     collect_causes(error, &mut causes);
     for current in causes {
         if current.is::<rustls::Error>() {
             return Failure::Unavailable("the TLS handshake failed (is its certificate trusted?)");
         }
-        if let Some(hyper) = current.downcast_ref::<hyper::Error>() {
-            if hyper.is_parse() || hyper.is_parse_status() {
-                return Failure::Protocol;
-            }
-            if hyper.is_incomplete_message() {
-                return Failure::Unavailable("it closed the connection in the middle of an answer");
-            }
-        }
         if let Some(io) = current.downcast_ref::<io::Error>()
             && let Some(failure) = io_failure(io.kind())
         {
             return failure;
         }
-    }
-    let connecting = error.downcast_ref::<hyper_util::client::legacy::Error>().is_some_and(|e| e.is_connect());
-    if connecting {
-        // Name resolution failures come as connect errors without a telling io cause.
-        return Failure::Unavailable("its address cannot be resolved or connected to");
     }
     Failure::Unavailable("the connection failed")
 }
@@ -123,11 +110,7 @@ pub(super) fn answer<T: DeserializeOwned>(runtime_id: &RuntimeId, status: u16, b
 }
 
 /// A successful answer as its bytes, for forwarding; any other answer is judged as by [`answer`].
-pub(super) fn bytes(
-    runtime_id: &RuntimeId,
-    status: u16,
-    body: hyper::body::Bytes,
-) -> Result<hyper::body::Bytes, ApiError> {
+pub(super) fn bytes(runtime_id: &RuntimeId, status: u16, body: bytes::Bytes) -> Result<bytes::Bytes, ApiError> {
     if (200..300).contains(&status) {
         return Ok(body);
     }

@@ -1,4 +1,4 @@
-//! REST calls to a remote runtime: one pooled hyper client, a deadline per operation, bounded answers, a
+//! REST calls to a remote runtime: pooled connections, a deadline per operation, bounded answers, a
 //! protocol check before the first call, and retries where they cannot do harm.
 //!
 //! A connection can die without a sound (a crashed host, a dropped NAT entry), and a pooled one that did
@@ -11,15 +11,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
-use http::{Method, Request, Uri};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Bytes;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use parking_lot::{Mutex, RwLock};
+use bytes::Bytes;
+use http::header::HeaderValue;
+use parking_lot::Mutex;
 use runtime_api::{ApiError, ErrorCode, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, RuntimeId, RuntimeSummary};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +22,8 @@ use url::Url;
 
 use super::RemoteTimeouts;
 use super::classify::{self, Failure};
+use super::pool::Connections;
+use super::wire;
 use secrets::SecretRef;
 
 /// How many times a read is retried after a failure that may pass.
@@ -40,8 +36,6 @@ const RETRY_PAUSE: Duration = Duration::from_millis(50);
 /// Largest answer read from a remote; a bigger one is not the protocol (pages are bounded) and is refused
 /// rather than buffered.
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
-
-type Http = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Whether the remote was found to speak this protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,11 +78,10 @@ pub(super) struct Client {
     runtime_id: RuntimeId,
     /// The endpoint without its trailing slash; request paths start with `/v1/...`.
     prefix: String,
-    /// The `Host` header of every request, worked out once rather than by the HTTP client per request.
-    host: HeaderValue,
+    /// The `Host` header of every request.
+    host: String,
     token: Option<SecretRef>,
-    /// Replaced by a fresh pool after a failed attempt.
-    http: RwLock<Http>,
+    connections: Connections,
     pub(super) tls: Arc<rustls::ClientConfig>,
     pub(super) timeouts: RemoteTimeouts,
     verified: Mutex<Verified>,
@@ -102,15 +95,10 @@ impl Client {
         tls: Arc<rustls::ClientConfig>,
         timeouts: RemoteTimeouts,
     ) -> Self {
-        let http = RwLock::new(pool(&tls, timeouts));
+        let connections = Connections::new(base, &tls, timeouts.connect);
         let prefix = base.as_str().trim_end_matches('/').to_owned();
         let host = host_header(base);
-        Client { runtime_id, prefix, host, token, http, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
-    }
-
-    /// Drops every pooled connection: after one died silently, the others to the same place are suspect.
-    fn fresh_pool(&self) {
-        *self.http.write() = pool(&self.tls, self.timeouts);
+        Client { runtime_id, prefix, host, token, connections, tls, timeouts, verified: Mutex::new(Verified::Unknown) }
     }
 
     /// What the remote said about itself when last verified.
@@ -151,7 +139,7 @@ impl Client {
     /// The summary, judged by [`classify::summary`]: the one place that decides whether a remote speaks
     /// this protocol.
     pub(super) async fn summary(&self) -> Result<RuntimeSummary, ApiError> {
-        let request = Outgoing { call: Call::Read, method: Method::GET, path: "/v1/runtime".to_owned(), body: None };
+        let request = Outgoing { call: Call::Read, method: "GET", path: "/v1/runtime".to_owned(), body: None };
         let summary = self.send(request, None, |id, status, body| classify::summary(id, status, &body)).await?;
         *self.verified.lock() = Verified::Compatible(Traits::of(&summary));
         Ok(summary)
@@ -170,14 +158,14 @@ impl Client {
         self.verify().await?;
         let query = serde_urlencoded::to_string(query).map_err(|_| ApiError::internal())?;
         let path = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
-        let request = Outgoing { call: Call::Read, method: Method::GET, path, body: None };
+        let request = Outgoing { call: Call::Read, method: "GET", path, body: None };
         self.send(request, None, |id, status, body| classify::answer(id, status, &body)).await
     }
 
     /// `GET path`, its successful answer as the bytes that came (errors as for [`Client::get`]).
     pub(super) async fn get_bytes(&self, path: String) -> Result<Bytes, ApiError> {
         self.verify().await?;
-        let request = Outgoing { call: Call::Read, method: Method::GET, path, body: None };
+        let request = Outgoing { call: Call::Read, method: "GET", path, body: None };
         self.send(request, None, classify::bytes).await
     }
 
@@ -191,7 +179,7 @@ impl Client {
     ) -> Result<T, ApiError> {
         let traits = self.verify().await?;
         let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
-        let request = Outgoing { call: Call::Command, method: Method::POST, path: path.to_owned(), body: Some(body) };
+        let request = Outgoing { call: Call::Command, method: "POST", path: path.to_owned(), body: Some(body) };
         let key = Keyed { key, repeatable: traits.idempotent };
         self.send(request, Some(key), |id, status, body| classify::answer(id, status, &body)).await
     }
@@ -210,28 +198,29 @@ impl Client {
         };
         // A call that may not be repeated waits its whole limit on its one attempt.
         let per_attempt = if retries > 0 { self.timeouts.attempt.min(limit) } else { limit };
-        let mut target = String::with_capacity(self.prefix.len() + outgoing.path.len());
-        target.push_str(&self.prefix);
-        target.push_str(&outgoing.path);
-        let uri = Uri::from_maybe_shared(Bytes::from(target)).map_err(|_| ApiError::internal())?;
         let authorization = self.authorization()?;
+        let mut headers = Vec::with_capacity(3);
+        if let Some(authorization) = &authorization {
+            headers.push(("authorization", authorization.as_bytes()));
+        }
+        if let Some(key) = &key {
+            headers.push((IDEMPOTENCY_KEY_HEADER, key.key.as_str().as_bytes()));
+        }
+        if outgoing.body.is_some() {
+            headers.push(("content-type", b"application/json".as_slice()));
+        }
+        let request = wire::Request {
+            method: outgoing.method,
+            target: &outgoing.path,
+            host: &self.host,
+            headers: &headers,
+            body: outgoing.body.as_deref(),
+        };
+        let request = request.encode().ok_or_else(ApiError::internal)?;
         let mut attempt = 0;
         loop {
-            let mut request =
-                Request::builder().method(outgoing.method.clone()).uri(uri.clone()).header(HOST, self.host.clone());
-            if let Some(authorization) = &authorization {
-                request = request.header(AUTHORIZATION, authorization.clone());
-            }
-            if let Some(key) = &key {
-                request = request.header(IDEMPOTENCY_KEY_HEADER, key.key.as_str());
-            }
-            if outgoing.body.is_some() {
-                request = request.header(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            }
-            let body = Full::new(outgoing.body.clone().unwrap_or_default());
-            let request = request.body(body).map_err(|_| ApiError::internal())?;
             let left = limit.saturating_sub(started.elapsed());
-            let failure = match tokio::time::timeout(per_attempt.min(left), self.exchange(request)).await {
+            let failure = match tokio::time::timeout(per_attempt.min(left), self.exchange(&request)).await {
                 Ok(Ok((status, answer))) => return decode(&self.runtime_id, status, answer),
                 Ok(Err(failure)) => failure,
                 Err(_) => Failure::Timeout,
@@ -239,7 +228,7 @@ impl Client {
             // The remote may have been restarted or replaced: check its protocol again next time, on
             // connections made after this failure.
             *self.verified.lock() = Verified::Unknown;
-            self.fresh_pool();
+            self.connections.forget_all();
             let pause = jittered(RETRY_PAUSE * 2u32.pow(attempt));
             if attempt < retries && failure.retryable() && started.elapsed() + pause < limit {
                 attempt += 1;
@@ -251,26 +240,22 @@ impl Client {
         }
     }
 
-    /// Sends one request and reads the whole (bounded) answer.
-    async fn exchange(&self, request: Request<Full<Bytes>>) -> Result<(u16, Bytes), Failure> {
-        let http = self.http.read().clone();
-        let response = http.request(request).await.map_err(|e| classify::transport(&e))?;
-        let status = response.status().as_u16();
-        let answer = Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await.map_err(|error| {
-            if error.is::<http_body_util::LengthLimitError>() {
-                Failure::Protocol
-            } else {
-                classify::transport(&*error)
-            }
-        })?;
-        Ok((status, answer.to_bytes()))
+    /// Sends one request and reads the whole (bounded) answer, keeping the connection for the next call
+    /// when it can carry one.
+    async fn exchange(&self, request: &[u8]) -> Result<(u16, Bytes), Failure> {
+        let mut connection = self.connections.take().await?;
+        let answer = wire::exchange(&mut connection.stream, request, MAX_ANSWER_BYTES).await?;
+        if answer.reusable {
+            self.connections.give_back(connection);
+        }
+        Ok((answer.status, answer.body))
     }
 }
 
 /// One request, before it is sent.
 struct Outgoing {
     call: Call,
-    method: Method,
+    method: &'static str,
     path: String,
     body: Option<Bytes>,
 }
@@ -281,31 +266,13 @@ struct Keyed<'a> {
     repeatable: bool,
 }
 
-/// `Host` for requests to `base`: its host, and its port unless that is the scheme's default (as the HTTP
-/// client would write it).
-fn host_header(base: &Url) -> HeaderValue {
+/// `Host` for requests to `base`: its host, and its port unless that is the scheme's default.
+fn host_header(base: &Url) -> String {
     let host = base.host_str().unwrap_or_default();
-    let value = match base.port() {
+    match base.port() {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
-    };
-    HeaderValue::try_from(value).expect("a URL's host and port make a header value")
-}
-
-/// A connection pool to one remote: every attempt has `attempt` to connect and answer; idle connections
-/// are probed by TCP keep-alive, so one to a host that vanished is noticed even while unused.
-fn pool(tls: &Arc<rustls::ClientConfig>, timeouts: RemoteTimeouts) -> Http {
-    let mut tcp = HttpConnector::new();
-    tcp.enforce_http(false);
-    tcp.set_connect_timeout(Some(timeouts.connect));
-    tcp.set_nodelay(true);
-    tcp.set_keepalive(Some(Duration::from_secs(15)));
-    let connector = HttpsConnectorBuilder::new()
-        .with_tls_config((**tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(tcp);
-    HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector)
+    }
 }
 
 /// Time since `started`, to the tenth of a second, for "did not answer within" messages.

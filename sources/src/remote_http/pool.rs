@@ -1,0 +1,152 @@
+//! The connections to one remote runtime: opened on demand (TCP, then TLS for `https`), held by one call at a
+//! time, and kept for the next call while they stay healthy.
+//!
+//! An idle connection the remote closed is noticed before it is used, so a request is never written into a
+//! connection already known dead; one that died without a sound shows only as a failed attempt, after
+//! which [`Connections::forget_all`] drops every idle connection and every one still out with a call.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::MaybeTlsStream;
+use url::{Host, Url};
+
+use super::classify::{self, Failure};
+
+/// How long an unused connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most unused connections kept; more are closed when their call ends.
+const MAX_IDLE: usize = 64;
+/// When TCP starts probing an unused connection, so one to a host that vanished is noticed.
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// A connection to the remote, plain or TLS.
+pub(super) type Stream = MaybeTlsStream<TcpStream>;
+
+/// A connection taken for one call.
+pub(super) struct Connection {
+    pub(super) stream: Stream,
+    /// The pool's generation when it was opened: one opened before a failure is not taken back.
+    generation: u64,
+}
+
+/// Where the remote listens, and how to open connections there.
+pub(super) struct Connections {
+    host: Host<String>,
+    port: u16,
+    /// Set for `https`.
+    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    connect_timeout: Duration,
+    idle: Mutex<Idle>,
+}
+
+#[derive(Default)]
+struct Idle {
+    generation: u64,
+    /// Newest last, with when each was given back.
+    connections: Vec<(Connection, Instant)>,
+}
+
+impl Connections {
+    /// Connections to `base` (a URL that [`super::endpoint::parse_endpoint`] accepted).
+    pub(super) fn new(base: &Url, tls: &Arc<rustls::ClientConfig>, connect_timeout: Duration) -> Self {
+        let host = base.host().map(|host| host.to_owned()).unwrap_or(Host::Domain(String::new()));
+        let port = base.port_or_known_default().unwrap_or(80);
+        let tls = (base.scheme() == "https").then(|| {
+            let mut config = (**tls).clone();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let name = match &host {
+                Host::Domain(name) => ServerName::try_from(name.clone()).ok(),
+                Host::Ipv4(ip) => Some(ServerName::IpAddress((*ip).into())),
+                Host::Ipv6(ip) => Some(ServerName::IpAddress((*ip).into())),
+            };
+            // A name TLS cannot check fails the handshake, as an untrusted certificate would.
+            let name = name.unwrap_or(ServerName::try_from("invalid").expect("a DNS name"));
+            (tokio_rustls::TlsConnector::from(Arc::new(config)), name)
+        });
+        Connections { host, port, tls, connect_timeout, idle: Mutex::new(Idle::default()) }
+    }
+
+    /// An idle connection that is still open, or a new one.
+    pub(super) async fn take(&self) -> Result<Connection, Failure> {
+        loop {
+            let Some((mut connection, since)) = self.idle.lock().connections.pop() else { break };
+            if since.elapsed() < IDLE_TIMEOUT && still_open(&mut connection.stream) {
+                return Ok(connection);
+            }
+        }
+        let generation = self.idle.lock().generation;
+        let stream = self.open().await?;
+        Ok(Connection { stream, generation })
+    }
+
+    /// Keeps `connection` for the next call, unless it predates a failure or enough are kept already.
+    pub(super) fn give_back(&self, connection: Connection) {
+        let mut idle = self.idle.lock();
+        if connection.generation == idle.generation && idle.connections.len() < MAX_IDLE {
+            idle.connections.push((connection, Instant::now()));
+        }
+    }
+
+    /// Drops every idle connection, and every one out with a call when it comes back: after one died
+    /// silently, the others to the same place are suspect.
+    pub(super) fn forget_all(&self) {
+        let dropped = {
+            let mut idle = self.idle.lock();
+            idle.generation += 1;
+            std::mem::take(&mut idle.connections)
+        };
+        drop(dropped);
+    }
+
+    async fn open(&self) -> Result<Stream, Failure> {
+        let tcp =
+            tokio::time::timeout(self.connect_timeout, self.connect_tcp()).await.map_err(|_| Failure::Timeout)??;
+        let Some((connector, name)) = &self.tls else { return Ok(MaybeTlsStream::Plain(tcp)) };
+        let tls = connector.connect(name.clone(), tcp).await.map_err(|e| classify::io(&e))?;
+        Ok(MaybeTlsStream::Rustls(tls))
+    }
+
+    /// A TCP connection to the first of the host's addresses that accepts one.
+    async fn connect_tcp(&self) -> Result<TcpStream, Failure> {
+        const UNRESOLVED: Failure = Failure::Unavailable("its address cannot be resolved or connected to");
+        let addresses: Vec<SocketAddr> = match &self.host {
+            Host::Domain(name) => {
+                tokio::net::lookup_host((name.as_str(), self.port)).await.map_err(|_| UNRESOLVED)?.collect()
+            }
+            Host::Ipv4(ip) => vec![SocketAddr::from((*ip, self.port))],
+            Host::Ipv6(ip) => vec![SocketAddr::from((*ip, self.port))],
+        };
+        let mut failure = UNRESOLVED;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(tcp) => {
+                    // Small requests and answers: send each at once rather than waiting to fill a segment.
+                    let _ = tcp.set_nodelay(true);
+                    let keepalive = socket2::TcpKeepalive::new().with_time(KEEPALIVE);
+                    let _ = socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive);
+                    return Ok(tcp);
+                }
+                Err(error) => failure = classify::io(&error),
+            }
+        }
+        Err(failure)
+    }
+}
+
+/// Whether an idle connection is still open: it has nothing to read (a remote that closed it would have
+/// sent an end of stream, and an idle one has no business sending anything else).
+fn still_open(stream: &mut Stream) -> bool {
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut byte = [0u8; 1];
+    let mut buf = ReadBuf::new(&mut byte);
+    matches!(Pin::new(stream).poll_read(&mut cx, &mut buf), Poll::Pending)
+}
