@@ -150,3 +150,85 @@ fn still_open(stream: &mut Stream) -> bool {
     let mut buf = ReadBuf::new(&mut byte);
     matches!(Pin::new(stream).poll_read(&mut cx, &mut buf), Poll::Pending)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::remote_http::wire;
+
+    /// A server answering every request with an empty `200`, closing each connection after its first
+    /// answer when `close_after_answer`; counts the connections it accepted.
+    async fn server(close_after_answer: bool) -> (Url, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap()).parse().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    while socket.read(&mut request).await.is_ok_and(|n| n > 0) {
+                        let _ = socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+                        if close_after_answer {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn call(connections: &Connections) -> Result<(), Failure> {
+        let mut connection = connections.take().await?;
+        let request = b"GET /v1/runtime HTTP/1.1\r\nhost: h\r\n\r\n";
+        let answer = wire::exchange(&mut connection.stream, request, 1024).await?;
+        connections.give_back(connection);
+        assert_eq!(answer.status, 200);
+        Ok(())
+    }
+
+    fn tls() -> Arc<rustls::ClientConfig> {
+        super::super::tls::client_config(None).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_kept_for_the_next_call() {
+        let (url, accepted) = server(false).await;
+        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        for _ in 0..3 {
+            call(&connections).await.unwrap();
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_the_remote_closed_is_not_used() {
+        let (url, accepted) = server(true).await;
+        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        for _ in 0..3 {
+            call(&connections).await.unwrap();
+            // Time for the close to arrive.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3, "every call on a fresh connection, none failed");
+    }
+
+    #[tokio::test]
+    async fn connections_out_during_a_failure_are_not_taken_back() {
+        let (url, accepted) = server(false).await;
+        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        let out = connections.take().await.unwrap();
+        call(&connections).await.unwrap();
+        connections.forget_all();
+        connections.give_back(out);
+        call(&connections).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 3, "neither the idle one nor the one out is used again");
+    }
+}
