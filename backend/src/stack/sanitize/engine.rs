@@ -104,7 +104,11 @@ impl Sanitizer {
     /// location-like. Its strings are their own bytes and hold no invisible characters ([`VerbatimDetail`]).
     pub fn leaves_unchanged(&self, detail: &VerbatimDetail) -> bool {
         let finder = self.finder.get_or_init(|| {
-            let patterns = self.secrets.iter().map(|s| s.text.as_str());
+            // A secret holding a shorter one (an endpoint's URL holds its host) cannot occur where the shorter
+            // one does not, so only the shortest are searched: fewer, rarer patterns let the search skip ahead.
+            let texts = || self.secrets.iter().map(|s| s.text.as_str());
+            let patterns =
+                texts().filter(|&text| !texts().any(|other| other.len() < text.len() && text.contains(other)));
             // A secret set too large for the automaton is simply never forwarded unchecked.
             (!self.secrets.is_empty()).then(|| AhoCorasick::new(patterns).ok()).flatten()
         });

@@ -201,6 +201,7 @@ fn a_clean_remote_detail_stays_verbatim() {
 fn a_remote_detail_holding_a_secret_or_a_location_is_decoded_and_scrubbed() {
     let cases = [
         (verbatim("runs on 10.1.2.3:8790", None), "runs on <endpoint of remote-dev>", None),
+        (verbatim("see http://10.1.2.3:8790", None), "see <endpoint of remote-dev>", None),
         // A token goes even from inside a word; a host inside a longer name stays, but the bytes take the long
         // way all the same.
         (verbatim("x-s3cr3t-token-y", None), "x-<token of remote-dev>-y", None),
