@@ -51,8 +51,9 @@ pub(super) struct Connections {
 #[derive(Default)]
 struct Idle {
     generation: u64,
-    /// Newest last, with when each was given back.
-    connections: Vec<(Connection, Instant)>,
+    /// Newest last, with when each was given back. Boxed: a TLS connection's state is large, and a
+    /// connection moves in and out of here on every call.
+    connections: Vec<(Box<Connection>, Instant)>,
 }
 
 impl Connections {
@@ -76,7 +77,7 @@ impl Connections {
     }
 
     /// An idle connection that is still open, or a new one.
-    pub(super) async fn take(&self) -> Result<Connection, Failure> {
+    pub(super) async fn take(&self) -> Result<Box<Connection>, Failure> {
         loop {
             let Some((mut connection, since)) = self.idle.lock().connections.pop() else { break };
             if since.elapsed() < IDLE_TIMEOUT && still_open(&mut connection.stream) {
@@ -85,11 +86,11 @@ impl Connections {
         }
         let generation = self.idle.lock().generation;
         let stream = self.open().await?;
-        Ok(Connection { stream, generation })
+        Ok(Box::new(Connection { stream, generation }))
     }
 
     /// Keeps `connection` for the next call, unless it predates a failure or enough are kept already.
-    pub(super) fn give_back(&self, connection: Connection) {
+    pub(super) fn give_back(&self, connection: Box<Connection>) {
         let mut idle = self.idle.lock();
         if connection.generation == idle.generation && idle.connections.len() < MAX_IDLE {
             idle.connections.push((connection, Instant::now()));
