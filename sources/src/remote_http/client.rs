@@ -178,7 +178,7 @@ impl Client {
         key: &IdempotencyKey,
     ) -> Result<T, ApiError> {
         let traits = self.verify().await?;
-        let body = Bytes::from(serde_json::to_vec(body).map_err(|_| ApiError::internal())?);
+        let body = serde_json::to_vec(body).map_err(|_| ApiError::internal())?;
         let request = Outgoing { call: Call::Command, method: "POST", path: path.to_owned(), body: Some(body) };
         let key = Keyed { key, repeatable: traits.idempotent };
         self.send(request, Some(key), |id, status, body| classify::answer(id, status, &body)).await
@@ -257,7 +257,7 @@ struct Outgoing {
     call: Call,
     method: &'static str,
     path: String,
-    body: Option<Bytes>,
+    body: Option<Vec<u8>>,
 }
 
 /// A command's idempotency key, and whether the remote honours it (so the command may be sent again).

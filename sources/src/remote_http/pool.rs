@@ -100,12 +100,13 @@ impl Connections {
     /// Drops every idle connection, and every one out with a call when it comes back: after one died
     /// silently, the others to the same place are suspect.
     pub(super) fn forget_all(&self) {
-        let dropped = {
+        let idle = {
             let mut idle = self.idle.lock();
             idle.generation += 1;
             std::mem::take(&mut idle.connections)
         };
-        drop(dropped);
+        // Closed after the lock is released: closing a TLS connection writes to its socket.
+        drop(idle);
     }
 
     async fn open(&self) -> Result<Stream, Failure> {

@@ -117,7 +117,7 @@ struct Head {
 }
 
 /// Reads one answer, skipping interim (1xx) heads.
-pub(super) async fn read_answer<S: AsyncRead + Unpin>(io: &mut S, limit: usize) -> Result<Answer, Failure> {
+async fn read_answer<S: AsyncRead + Unpin>(io: &mut S, limit: usize) -> Result<Answer, Failure> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     // How far the buffer was searched for a line's end: an answer trickling in is parsed afresh only when
     // a line of it is complete, not at every byte.
