@@ -6,10 +6,16 @@
 //! `runtime_unavailable` and a `Retry-After` of the time to the next probe, which is the half-open trial —
 //! the first probe that answers closes the circuit and lets traffic back. A call that fails at the
 //! transport level wakes the monitor, so a source that just died is noticed within one probe.
+//!
+//! A call's success counts as an answer, as a probe's does. A failed probe is overruled when a call
+//! succeeded after the probe began (its connection died just then, say), and a call admitted before the
+//! circuit opened that then succeeds closes it again: either way the source answered more recently than the
+//! probe failed.
 
 mod probe;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -146,6 +152,12 @@ pub struct Monitor {
     known: Mutex<Known>,
     /// Rung by calls that failed as if the source were down: probe now.
     wake: Notify,
+    /// Set when a call succeeds, cleared as each probe begins: whether the source answered since.
+    answered: AtomicBool,
+    /// `view.failing_fast`, readable without the lock by every call.
+    open: AtomicBool,
+    /// Rung when a call's success closed the circuit: the failure backoff is over.
+    healed: Notify,
     /// Counts finished probes, so a view can wait for the first.
     probes: watch::Sender<u64>,
     stop: CancellationToken,
@@ -170,6 +182,9 @@ impl Monitor {
             metrics,
             known: Mutex::new(known),
             wake: Notify::new(),
+            answered: AtomicBool::new(false),
+            open: AtomicBool::new(false),
+            healed: Notify::new(),
             probes: watch::channel(0).0,
             stop: CancellationToken::new(),
         })
@@ -205,6 +220,9 @@ impl Monitor {
 
     /// `Ok` when calls may go to the source; `runtime_unavailable` at once while it is known down.
     pub fn admit(&self) -> Result<(), ApiError> {
+        if !self.open.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let known = self.known.lock();
         if !known.view.failing_fast {
             return Ok(());
@@ -223,12 +241,63 @@ impl Monitor {
 
     /// Whether calls are refused now because the source is known down.
     pub fn failing_fast(&self) -> bool {
-        self.known.lock().view.failing_fast
+        self.open.load(Ordering::Relaxed)
     }
 
     /// Tells the monitor a call failed as if the source were down: it probes without waiting its turn.
     pub fn suspect(&self) {
         self.wake.notify_one();
+    }
+
+    /// Tells the monitor a call succeeded. (A typed error may have been made on this side, so only success
+    /// counts.)
+    pub fn answered(&self) {
+        // Read first: the flag's cache line stays shared while it is already set, as it is between probes.
+        if !self.answered.load(Ordering::Relaxed) {
+            self.answered.store(true, Ordering::Relaxed);
+        }
+        if self.open.load(Ordering::Relaxed) {
+            self.close_on_answer();
+        }
+    }
+
+    /// Closes the circuit after a call admitted before it opened succeeded; the next probe, at the healthy
+    /// pace, says how the source really is.
+    fn close_on_answer(&self) {
+        let mut known = self.known.lock();
+        if !known.view.failing_fast {
+            return;
+        }
+        known.view.failing_fast = false;
+        self.open.store(false, Ordering::Relaxed);
+        known.view.status = HealthState::Degraded;
+        known.view.reason = Some("a call got an answer after the last probe failed".to_owned());
+        known.next_probe = Instant::now() + self.settings.interval;
+        drop(known);
+        self.metrics.record_health(self.runtime_id.as_str(), HealthState::Degraded, None);
+        tracing::info!(runtime_id = %self.runtime_id, "a call got an answer: calls go through again");
+        self.healed.notify_one();
+    }
+
+    /// Forgets earlier answers, as a probe begins.
+    fn probe_begins(&self) {
+        self.answered.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a call got an answer since the current probe began.
+    fn answered_since_probe_began(&self) -> bool {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Records a failed probe that a call's answer overtook: its error is kept for the operator, but the
+    /// status and the circuit stay as they were, and probing goes on at the healthy pace.
+    fn record_overruled(&self, error: ApiError, pause: Duration) {
+        tracing::debug!(runtime_id = %self.runtime_id, %error, "a probe failed, but a call got an answer since it began");
+        let mut known = self.known.lock();
+        known.view.last_error = Some(error);
+        known.next_probe = Instant::now() + pause;
+        drop(known);
+        self.probes.send_modify(|done| *done += 1);
     }
 
     /// Records a probe's outcome; `pause` is the time until the next one.
@@ -245,6 +314,7 @@ impl Monitor {
                 view.last_ok_at = Some(now);
                 view.failed_probes = 0;
                 view.failing_fast = summary.status == RuntimeStatus::Unavailable;
+                self.open.store(view.failing_fast, Ordering::Relaxed);
                 (view.status, view.reason) = match summary.status {
                     RuntimeStatus::Unavailable => {
                         (HealthState::Unavailable, Some("the runtime says it is unavailable".to_owned()))
@@ -262,6 +332,7 @@ impl Monitor {
             Err(error) => {
                 view.failed_probes += 1;
                 view.failing_fast = means_down(error.code);
+                self.open.store(view.failing_fast, Ordering::Relaxed);
                 view.status = HealthState::Unavailable;
                 view.reason = Some(error.message.clone());
                 view.last_error = Some(error);

@@ -194,7 +194,7 @@ pub fn guarded(
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
 ) -> SourceStack {
-    layered(runtime_id, source, settings, sanitizer, None)
+    BoxCloneSyncService::new(layered(runtime_id, source, settings, sanitizer, None))
 }
 
 fn layered(
@@ -203,8 +203,17 @@ fn layered(
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
     monitor: Option<Arc<Monitor>>,
-) -> SourceStack {
-    let stack = ServiceBuilder::new()
+) -> impl tower::Service<
+    SourceRequest,
+    Response = SourceResponse,
+    Error = ApiError,
+    Future = impl Future<Output = Result<SourceResponse, ApiError>> + Send + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    // Not boxed here: `build` boxes the calls' stack once, with its diagnostics around it.
+    ServiceBuilder::new()
         // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
         .layer(SanitizeLayer::new(sanitizer.clone()))
         // Fails calls at once while the source is known down, and wakes the monitor when one fails so.
@@ -215,8 +224,7 @@ fn layered(
         .layer(DeadlineLayer::new(settings.deadlines.clone()))
         // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.
         .layer(BulkheadLayer::new(settings.max_in_flight))
-        .service(SourceService::new(source));
-    BoxCloneSyncService::new(stack)
+        .service(SourceService::new(source))
 }
 
 /// Default deadlines, also used by tests.

@@ -83,6 +83,8 @@ pub(crate) enum Behaviour {
     Failing(ApiError),
     /// Never answers.
     Hung,
+    /// Answers after this long.
+    Slow(std::time::Duration),
 }
 
 impl SwitchSource {
@@ -110,6 +112,10 @@ impl SwitchSource {
             Behaviour::Healthy => Ok(()),
             Behaviour::Failing(error) => Err(error),
             Behaviour::Hung => std::future::pending().await,
+            Behaviour::Slow(delay) => {
+                tokio::time::sleep(delay).await;
+                Ok(())
+            }
         }
     }
 }

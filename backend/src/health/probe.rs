@@ -8,7 +8,7 @@ use runtime_api::ApiError;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::{HealthSettings, Monitor};
+use super::{HealthSettings, Monitor, means_down};
 use crate::stack::{SourceRequest, SourceResponse, SourceStack};
 
 /// The stack a monitor probes through: the source's own layers (deadline, error mapping, sanitizing) without
@@ -21,17 +21,39 @@ pub(super) async fn run(monitor: Arc<Monitor>, probe: ProbeStack) {
     let mut failed = 0u32;
     loop {
         let started = Instant::now();
+        monitor.probe_begins();
         let outcome = summary(&monitor, &probe, settings.probe_timeout).await;
         let latency = started.elapsed();
-        failed = if outcome.is_ok() { 0 } else { failed.saturating_add(1) };
-        let pause = if failed == 0 { settings.interval } else { backoff(&settings, failed) };
-        monitor.record(outcome, latency, pause);
-        tokio::select! {
-            () = monitor.stop.cancelled() => return,
-            () = tokio::time::sleep(pause) => {}
-            () = monitor.wake.notified() => {
-                // A burst of failing calls rings many times; one early probe answers them all.
-                tokio::time::sleep_until(started + settings.backoff_first).await;
+        let pause = match outcome {
+            Err(error) if means_down(error.code) && monitor.answered_since_probe_began() => {
+                failed = 0;
+                monitor.record_overruled(error, settings.interval);
+                settings.interval
+            }
+            outcome => {
+                failed = if outcome.is_ok() { 0 } else { failed.saturating_add(1) };
+                let pause = if failed == 0 { settings.interval } else { backoff(&settings, failed) };
+                monitor.record(outcome, latency, pause);
+                pause
+            }
+        };
+        let mut next = Instant::now() + pause;
+        loop {
+            tokio::select! {
+                () = monitor.stop.cancelled() => return,
+                () = tokio::time::sleep_until(next) => break,
+                () = monitor.wake.notified() => {
+                    // A burst of failing calls rings many times; one early probe answers them all.
+                    tokio::time::sleep_until(started + settings.backoff_first).await;
+                    break;
+                }
+                () = monitor.healed.notified() => {
+                    // A call's answer closed the circuit: no more backoff (unless a probe opened it again since).
+                    if !monitor.failing_fast() {
+                        failed = 0;
+                        next = Instant::now() + settings.interval;
+                    }
+                }
             }
         }
         if monitor.stop.is_cancelled() {

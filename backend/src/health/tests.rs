@@ -124,3 +124,59 @@ async fn a_removed_source_is_no_longer_probed() {
     assert_eq!(source.calls(), calls);
     assert!(registry.get(&RuntimeId::parse("dev").unwrap()).is_err());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_that_fails_after_a_call_succeeded_does_not_open_the_circuit() {
+    let registry = registry();
+    let source = SwitchSource::new("dev");
+    let entry = registered(&registry, &source).await;
+    // The steady probe meets a hang; the source recovers while the probe waits, and a call succeeds.
+    source.set(Behaviour::Hung);
+    after(HealthSettings::default().interval + Duration::from_millis(1)).await;
+    source.set(Behaviour::Healthy);
+    assert!(entry.summary().await.is_ok());
+    after(PROBE_TIMEOUT).await;
+
+    let health = entry.monitor().unwrap().view();
+    assert_eq!(health.last_error.map(|e| e.code), Some(ErrorCode::RuntimeTimeout), "the failure is kept");
+    assert_eq!((health.status, health.failing_fast), (HealthState::Ready, false), "but it is overruled");
+    assert!(entry.list(Default::default()).await.is_ok());
+
+    // Without a call since it began, the next failed probe opens the circuit as ever.
+    source.set(Behaviour::Failing(unavailable()));
+    after(HealthSettings::default().interval + Duration::from_millis(1)).await;
+    let health = entry.monitor().unwrap().view();
+    assert_eq!((health.status, health.failing_fast), (HealthState::Unavailable, true), "{health:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_that_succeeds_after_the_circuit_opened_closes_it() {
+    let registry = registry();
+    let source = SwitchSource::new("dev");
+    let entry = registered(&registry, &source).await;
+    // A slow call is admitted; then the source fails, and a probe opens the circuit while the call waits.
+    source.set(Behaviour::Slow(Duration::from_secs(1)));
+    let slow = tokio::spawn({
+        let entry = entry.clone();
+        async move { entry.summary().await }
+    });
+    after(Duration::from_millis(10)).await;
+    source.set(Behaviour::Failing(unavailable()));
+    entry.suspect();
+    after(HealthSettings::default().backoff_first).await;
+    assert!(entry.monitor().unwrap().view().failing_fast, "the probe opened the circuit");
+
+    // The call gets its answer: the source answered after the probes failed, so calls go through again,
+    // and the monitor goes back to its healthy pace instead of backing off.
+    assert!(slow.await.unwrap().is_ok());
+    let health = entry.monitor().unwrap().view();
+    assert_eq!((health.status, health.failing_fast), (HealthState::Degraded, false), "{health:?}");
+    source.set(Behaviour::Healthy);
+    let probed = source.calls();
+    assert!(entry.list(Default::default()).await.is_ok());
+    let interval = HealthSettings::default().interval;
+    after(interval - Duration::from_millis(100)).await;
+    assert_eq!(source.calls(), probed + 1, "no backoff probe, only the call");
+    after(Duration::from_millis(200)).await;
+    assert_eq!(entry.monitor().unwrap().view().status, HealthState::Ready, "the next probe confirms it");
+}

@@ -1,5 +1,5 @@
-//! Circuit: calls to a source known to be down fail at once, and calls that fail as if it were down make
-//! the health monitor look now.
+//! Circuit: calls to a source known to be down fail at once, calls that fail as if it were down make the
+//! health monitor look now, and calls that succeed tell it so.
 //!
 //! Sits above `MapErrorLayer`, where errors are typed, and below `SanitizeLayer`, which scrubs the refusal
 //! like any other error. The monitor ([`crate::health`]) decides when the circuit opens and closes.
@@ -63,10 +63,10 @@ where
         let call = self.inner.call(request);
         async move {
             let result = call.await;
-            if let Err(error) = &result
-                && means_down(error.code)
-            {
-                monitor.suspect();
+            match &result {
+                Ok(_) => monitor.answered(),
+                Err(error) if means_down(error.code) => monitor.suspect(),
+                Err(_) => {}
             }
             result
         }
