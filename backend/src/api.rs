@@ -1,5 +1,6 @@
 //! The Browser API (SPEC §5): the route table and the middleware around it.
 
+mod direct;
 pub mod edge;
 mod events;
 pub mod guard;
@@ -118,5 +119,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> impl Browser
         .layer(guard)
         // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
+        // The most frequent call, a worker's detail, answered without the router (and as it would).
+        .layer(direct::DirectLaneLayer::new(state.clone(), limits.request_timeout))
         .service(routes)
 }

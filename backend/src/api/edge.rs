@@ -3,7 +3,8 @@
 //! the log span, the request metrics and the headers every answer gets.
 //!
 //! [`RouteScopeLayer`] runs inside routing, where the route template is known: it applies the request
-//! backstop to calls that reach runtimes and hands the template out to the edge for the metric label.
+//! backstop to calls that reach runtimes and hands the template out to the edge for the metric label. The
+//! direct lane (`super::direct`) does the same for the one route it answers, through [`RouteScopeFuture`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -155,7 +156,7 @@ where
         let mut response = ready!(this.inner.as_mut().poll(cx))?;
         let elapsed = this.started.elapsed();
         let status = response.status();
-        let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |r| r.0.as_str());
+        let route = response.extensions().get::<RouteLabel>().map_or("unmatched", RouteLabel::as_str);
         this.metrics.record_http(this.method, route, status.as_u16(), elapsed);
         let _entered = this.inner.span().enter();
         if status.is_server_error() {
@@ -193,7 +194,21 @@ fn method_label(method: &Method) -> &'static str {
 
 /// The route template a request matched, carried on the answer for the edge's metrics.
 #[derive(Clone)]
-struct RouteLabel(MatchedPath);
+pub(super) enum RouteLabel {
+    /// Matched by the router.
+    Matched(MatchedPath),
+    /// Matched by hand, for a route the router also has (the direct lane).
+    Fixed(&'static str),
+}
+
+impl RouteLabel {
+    fn as_str(&self) -> &str {
+        match self {
+            RouteLabel::Matched(path) => path.as_str(),
+            RouteLabel::Fixed(path) => path,
+        }
+    }
+}
 
 /// Runs inside routing: hands the route template to the edge and, when set, bounds the whole request.
 #[derive(Clone, Copy)]
@@ -243,9 +258,8 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let route = request.extensions().get::<MatchedPath>().cloned();
-        let sleep = self.deadline.map(tokio::time::sleep);
-        RouteScopeFuture { inner: self.inner.call(request), route, sleep, limit: self.deadline.unwrap_or_default() }
+        let route = request.extensions().get::<MatchedPath>().cloned().map(RouteLabel::Matched);
+        RouteScopeFuture::new(self.inner.call(request), route, self.deadline)
     }
 }
 
@@ -254,10 +268,17 @@ pin_project! {
     pub struct RouteScopeFuture<F> {
         #[pin]
         inner: F,
-        route: Option<MatchedPath>,
+        route: Option<RouteLabel>,
         #[pin]
         sleep: Option<tokio::time::Sleep>,
         limit: Duration,
+    }
+}
+
+impl<F> RouteScopeFuture<F> {
+    /// `inner`, labelled `route` for the metrics and bounded by `deadline` when there is one.
+    pub(super) fn new(inner: F, route: Option<RouteLabel>, deadline: Option<Duration>) -> Self {
+        RouteScopeFuture { inner, route, sleep: deadline.map(tokio::time::sleep), limit: deadline.unwrap_or_default() }
     }
 }
 
@@ -279,7 +300,7 @@ where
             (Poll::Pending, None) => return Poll::Pending,
         };
         if let Some(route) = this.route.take() {
-            response.extensions_mut().insert(RouteLabel(route));
+            response.extensions_mut().insert(route);
         }
         Poll::Ready(Ok(response))
     }
