@@ -1,5 +1,5 @@
-//! The backend answers a worker's detail without its router (the direct lane) exactly as the router does:
-//! the same status, body and headers, the same errors and the same metric label. A path with a
+//! The backend answers a worker's detail and input without its router (the direct lane) exactly as the
+//! router does: the same status, body and headers, the same errors and the same metric label. A path with a
 //! percent-encoded id is left to the router, which decodes it to the same ids, so the two answers can be
 //! compared request for request.
 
@@ -83,4 +83,74 @@ async fn the_direct_lane_answers_as_the_router_does() {
     assert_eq!(head.status().as_u16(), 200);
     assert_eq!(head.headers().get(CONTENT_TYPE).unwrap(), "application/json");
     assert_eq!(head.headers().get(CACHE_CONTROL).unwrap(), "no-store");
+}
+
+/// Status, kept headers and body of an input sent with `content_type`, `key` and `body`.
+async fn send_input(
+    http: &reqwest::Client,
+    url: &str,
+    content_type: Option<&str>,
+    key: Option<&str>,
+    body: String,
+) -> Answer {
+    let mut request = http.post(url).body(body);
+    if let Some(content_type) = content_type {
+        request = request.header(CONTENT_TYPE, content_type);
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = kept(response.headers());
+    Answer { status, headers, body: response.text().await.unwrap() }
+}
+
+#[tokio::test]
+async fn the_direct_lane_takes_input_as_the_router_does() {
+    let served = serve_backend(|builder| builder).await;
+    let http = reqwest::Client::new();
+    let runtime = format!("{}/api/runtimes/backend-internal", served.base);
+    let created: serde_json::Value =
+        http.post(format!("{runtime}/workers")).send().await.unwrap().json().await.unwrap();
+    let worker = created["worker_id"].as_str().unwrap().to_owned();
+    let direct = format!("{runtime}/workers/{worker}/input");
+    let routed = format!("{runtime}/workers/{}/input", worker.replacen('-', "%2D", 1));
+
+    let json = Some("application/json");
+    let refused = [
+        (json, None, String::new()),
+        (json, None, "[]".to_owned()),
+        (json, None, r#"{"content": 7}"#.to_owned()),
+        (json, None, r#"{"content":"hi""#.to_owned()),
+        (Some("text/plain"), None, r#"{"content":"hi"}"#.to_owned()),
+        (None, None, r#"{"content":"hi"}"#.to_owned()),
+        (json, Some("a key with spaces"), r#"{"content":"hi"}"#.to_owned()),
+        (json, None, format!(r#"{{"content":"{}"}}"#, "x".repeat(2 * 1024 * 1024))),
+    ];
+    for (content_type, key, body) in refused {
+        let what = format!("{content_type:?} {key:?} {:.40}", body);
+        let one = send_input(&http, &direct, content_type, key, body.clone()).await;
+        let other = send_input(&http, &routed, content_type, key, body).await;
+        assert!((400..500).contains(&one.status), "{what}: {one:?}");
+        assert_eq!(one, other, "{what}");
+    }
+    let nobody =
+        send_input(&http, &format!("{runtime}/workers/w-nobody/input"), json, None, r#"{"content":"hi"}"#.into()).await;
+    let routed_nobody =
+        send_input(&http, &format!("{runtime}/workers/w%2Dnobody/input"), json, None, r#"{"content":"hi"}"#.into())
+            .await;
+    assert_eq!((nobody.status, &nobody), (404, &routed_nobody));
+
+    // Accepted both ways; a key sent twice gets the first ack, whichever way each went.
+    let first = send_input(&http, &direct, json, Some("k-1"), r#"{"content":"one"}"#.into()).await;
+    assert_eq!(first.status, 202, "{first:?}");
+    let again = send_input(&http, &routed, json, Some("k-1"), r#"{"content":"one"}"#.into()).await;
+    assert_eq!(first, again);
+    let ack: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(ack["worker_id"].as_str(), Some(&*worker), "{ack}");
+
+    let metrics = http.get(format!("{}/metrics", served.base)).send().await.unwrap().text().await.unwrap();
+    let route = r#"route="/api/runtimes/{runtime_id}/workers/{worker_id}/input",status="202"} 2"#;
+    assert!(metrics.lines().any(|line| line.contains(r#"method="POST""#) && line.ends_with(route)), "{metrics}");
 }

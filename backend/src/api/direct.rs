@@ -1,19 +1,21 @@
-//! The direct lane: `GET /api/runtimes/{runtime_id}/workers/{worker_id}`, the call a Browser makes most,
-//! answered without the router, its extractors and its per-route services, which cost as much as the call
-//! to the runtime (docs/benchmarks.md).
+//! The direct lane: a worker's detail (`GET /api/runtimes/{runtime_id}/workers/{worker_id}`) and input
+//! (`POST …/input`), the calls a Browser makes most, answered without the router's matching and per-route
+//! services, which cost as much as the call to the runtime (docs/benchmarks.md).
 //!
 //! It sits inside the guard and the edge, so the Host, Origin and token checks, the request id, the metrics
 //! and the answer headers are the same for it as for every route. It takes a request only when the router
-//! would give the detail handler the same two ids: a GET, the exact path shape, and two valid ids (letters,
+//! would give the handler the same two ids: the method, the exact path shape, and two valid ids (letters,
 //! digits, `-` and `_`, which percent-decoding leaves as they are). Everything else, a HEAD, a trailing slash or
-//! an invalid id included, goes to the router, which answers it as before. The answer comes from the handler's
-//! own functions under the route's backstop and metric label, so it is the router's answer byte for byte.
+//! an invalid id included, goes to the router, which answers it as before. The lane runs the route's own
+//! extractors, in the router's order, and its own handler, under the route's backstop and metric label, so
+//! its answer is the router's.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::Request;
+use api_http::{ApiJson, ApiPath, IdempotencyHeader};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -24,14 +26,51 @@ use super::AppState;
 use super::edge::{RouteLabel, RouteScopeFuture};
 use super::workers;
 
-/// The route template the lane answers, as the router names it in the metrics.
-const DETAIL_ROUTE: &str = "/api/runtimes/{runtime_id}/workers/{worker_id}";
+/// A route the lane answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `GET /api/runtimes/{runtime_id}/workers/{worker_id}`.
+    Detail,
+    /// `POST /api/runtimes/{runtime_id}/workers/{worker_id}/input`.
+    Input,
+}
 
-/// The runtime and worker ids of a worker detail path, when the router would decode it to exactly these.
-fn detail_ids(path: &str) -> Option<(&str, &str)> {
+impl Route {
+    /// The route's template, as the router names it in the metrics.
+    fn template(self) -> &'static str {
+        match self {
+            Route::Detail => "/api/runtimes/{runtime_id}/workers/{worker_id}",
+            Route::Input => "/api/runtimes/{runtime_id}/workers/{worker_id}/input",
+        }
+    }
+}
+
+/// The route and the runtime and worker ids of a request the lane takes: only where the router would match
+/// the same route and decode exactly these ids.
+fn matched<'a>(method: &Method, path: &'a str) -> Option<(Route, &'a str, &'a str)> {
     let (runtime_id, rest) = path.strip_prefix("/api/runtimes/")?.split_once('/')?;
-    let worker_id = rest.strip_prefix("workers/")?;
-    (RuntimeId::is_valid(runtime_id) && WorkerId::is_valid(worker_id)).then_some((runtime_id, worker_id))
+    let rest = rest.strip_prefix("workers/")?;
+    let (route, worker_id) = match *method {
+        Method::GET => (Route::Detail, rest),
+        Method::POST => (Route::Input, rest.strip_suffix("/input")?),
+        _ => return None,
+    };
+    (RuntimeId::is_valid(runtime_id) && WorkerId::is_valid(worker_id)).then_some((route, runtime_id, worker_id))
+}
+
+/// The input route as the router runs it: its extractors in order (the key from the headers, then the
+/// body), then its handler.
+async fn input(state: AppState, ids: (String, String), request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let key = match IdempotencyHeader::from_request_parts(&mut parts, &state).await {
+        Ok(key) => key,
+        Err(refused) => return refused.into_response(),
+    };
+    let body = match ApiJson::from_request(Request::from_parts(parts, body), &state).await {
+        Ok(body) => body,
+        Err(refused) => return refused.into_response(),
+    };
+    workers::input(State(state), ApiPath(ids), key, body).await.into_response()
 }
 
 /// Puts the direct lane in front of the router.
@@ -79,17 +118,16 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let ids = (request.method() == Method::GET).then(|| detail_ids(request.uri().path())).flatten();
-        let Some((runtime_id, worker_id)) = ids else { return Either::Right(self.inner.call(request)) };
+        let Some((route, runtime_id, worker_id)) = matched(request.method(), request.uri().path()) else {
+            return Either::Right(self.inner.call(request));
+        };
         let ids = (runtime_id.to_owned(), worker_id.to_owned());
         let state = self.state.clone();
-        let answer = async move {
-            Ok(match workers::worker(&state, ids) {
-                Ok((entry, worker_id)) => workers::detail(&entry, worker_id).await.into_response(),
-                Err(refused) => refused.into_response(),
-            })
+        let answer = match route {
+            Route::Detail => async move { Ok(workers::get(State(state), ApiPath(ids)).await.into_response()) }.boxed(),
+            Route::Input => async move { Ok(input(state, ids, request).await) }.boxed(),
         };
-        Either::Left(RouteScopeFuture::new(answer.boxed(), Some(RouteLabel::Fixed(DETAIL_ROUTE)), Some(self.deadline)))
+        Either::Left(RouteScopeFuture::new(answer, Some(RouteLabel::Fixed(route.template())), Some(self.deadline)))
     }
 }
 
@@ -98,8 +136,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_detail_path_with_two_valid_ids_takes_the_lane() {
-        assert_eq!(detail_ids("/api/runtimes/dev/workers/w-1"), Some(("dev", "w-1")));
+    fn only_a_detail_or_input_path_with_two_valid_ids_takes_the_lane() {
+        let (get, post) = (Method::GET, Method::POST);
+        assert_eq!(matched(&get, "/api/runtimes/dev/workers/w-1"), Some((Route::Detail, "dev", "w-1")));
+        assert_eq!(matched(&post, "/api/runtimes/dev/workers/w-1/input"), Some((Route::Input, "dev", "w-1")));
+        for (method, path) in [
+            (&post, "/api/runtimes/dev/workers/w-1"),
+            (&post, "/api/runtimes/dev/workers/w-1/stop"),
+            (&post, "/api/runtimes/dev/workers/w-1/input/"),
+            (&post, "/api/runtimes/dev/workers/w%2D1/input"),
+            (&Method::HEAD, "/api/runtimes/dev/workers/w-1"),
+            (&Method::PUT, "/api/runtimes/dev/workers/w-1/input"),
+        ] {
+            assert_eq!(matched(method, path), None, "{method} {path}");
+        }
         for path in [
             "/api/runtimes/dev/workers/w-1/",
             "/api/runtimes/dev/workers/w-1/input",
@@ -113,7 +163,7 @@ mod tests {
             "/api/runtimes/dev//workers/w-1",
             "/api//runtimes/dev/workers/w-1",
         ] {
-            assert_eq!(detail_ids(path), None, "{path}");
+            assert_eq!(matched(&get, path), None, "{path}");
         }
     }
 }

@@ -27,7 +27,7 @@ fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, Http
 }
 
 /// The runtime and worker named by two path segments.
-pub(crate) fn worker(
+fn worker(
     state: &AppState,
     (runtime_id, worker_id): (String, String),
 ) -> Result<(Arc<Registered>, WorkerId), HttpError> {
@@ -76,11 +76,6 @@ pub(crate) async fn create(
     responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
 pub(crate) async fn get(State(state): State<AppState>, ApiPath(ids): ApiPath<(String, String)>) -> ApiResult<Response> {
     let (entry, worker_id) = worker(&state, ids)?;
-    detail(&entry, worker_id).await
-}
-
-/// The detail of `worker_id` on `entry`, answered by [`get`] and by the edge's direct lane alike.
-pub(crate) async fn detail(entry: &Registered, worker_id: WorkerId) -> ApiResult<Response> {
     Ok(match entry.get(worker_id).await? {
         DetailAnswer::Decoded(detail) => Json(detail).into_response(),
         // A remote's answer that the stack found needs no change goes on as the bytes it came in.
