@@ -4,7 +4,7 @@
 //! compared request for request.
 
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap};
-use tests::harness::serve_backend;
+use tests::harness::{ServedBackend, serve_backend};
 
 /// What an answer says, apart from what differs per request (its id and date).
 #[derive(Debug, PartialEq)]
@@ -15,11 +15,25 @@ struct Answer {
 }
 
 async fn answer(http: &reqwest::Client, url: &str) -> Answer {
-    let response = http.get(url).send().await.unwrap();
+    read(http.get(url).send().await.unwrap()).await
+}
+
+async fn read(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = kept(response.headers());
-    assert!(response.headers().contains_key("x-request-id"), "{url} has a request id");
+    assert!(response.headers().contains_key("x-request-id"), "{} has a request id", response.url());
     Answer { status, headers, body: response.text().await.unwrap() }
+}
+
+/// A backend with its embedded runtime, a client, the runtime's API prefix and a worker on it.
+async fn backend_with_worker() -> (ServedBackend, reqwest::Client, String, String) {
+    let served = serve_backend(|builder| builder).await;
+    let http = reqwest::Client::new();
+    let runtime = format!("{}/api/runtimes/backend-internal", served.base);
+    let created: serde_json::Value =
+        http.post(format!("{runtime}/workers")).send().await.unwrap().json().await.unwrap();
+    let worker = created["worker_id"].as_str().unwrap().to_owned();
+    (served, http, runtime, worker)
 }
 
 fn kept(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -34,12 +48,7 @@ fn kept(headers: &HeaderMap) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_direct_lane_answers_as_the_router_does() {
-    let served = serve_backend(|builder| builder).await;
-    let http = reqwest::Client::new();
-    let runtime = format!("{}/api/runtimes/backend-internal", served.base);
-    let created: serde_json::Value =
-        http.post(format!("{runtime}/workers")).send().await.unwrap().json().await.unwrap();
-    let worker = created["worker_id"].as_str().unwrap().to_owned();
+    let (served, http, runtime, worker) = backend_with_worker().await;
     // `%2D` is `-`: the router decodes it, the lane leaves such a path to the router.
     let routed_worker = worker.replacen('-', "%2D", 1);
 
@@ -100,20 +109,12 @@ async fn send_input(
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = kept(response.headers());
-    Answer { status, headers, body: response.text().await.unwrap() }
+    read(request.send().await.unwrap()).await
 }
 
 #[tokio::test]
 async fn the_direct_lane_takes_input_as_the_router_does() {
-    let served = serve_backend(|builder| builder).await;
-    let http = reqwest::Client::new();
-    let runtime = format!("{}/api/runtimes/backend-internal", served.base);
-    let created: serde_json::Value =
-        http.post(format!("{runtime}/workers")).send().await.unwrap().json().await.unwrap();
-    let worker = created["worker_id"].as_str().unwrap().to_owned();
+    let (served, http, runtime, worker) = backend_with_worker().await;
     let direct = format!("{runtime}/workers/{worker}/input");
     let routed = format!("{runtime}/workers/{}/input", worker.replacen('-', "%2D", 1));
 
