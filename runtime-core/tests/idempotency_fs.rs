@@ -249,9 +249,11 @@ fn keys_acknowledged_before_a_kill_are_remembered_after_it() {
         let acks = kill_child_after(dir.path(), round, Duration::from_millis(after_ms));
         assert!(!acks.is_empty(), "round {round}: the child acknowledged nothing");
         acked.extend(acks);
-        every_line_parses(dir.path());
         let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         tokio.block_on(repeat_everything(dir.path(), &acked));
+        // Checked once the store has been opened again, as in fs_store_crash: a kill in the middle of a write
+        // may leave a torn last line, which the owner cuts off at open; none may be left after that.
+        every_line_parses(dir.path());
     }
     println!("{} acknowledged commands repeated after 3 kills", acked.len());
 }
