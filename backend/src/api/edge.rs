@@ -4,7 +4,7 @@
 //!
 //! [`RouteScopeLayer`] runs inside routing, where the route template is known: it applies the request
 //! backstop to calls that reach runtimes and hands the template out to the edge for the metric label. The
-//! direct lane (`super::direct`) does the same for the one route it answers, through [`RouteScopeFuture`].
+//! direct lane (`super::direct`) does the same for the routes it answers, through [`RouteScopeFuture`].
 
 use std::future::Future;
 use std::pin::Pin;
