@@ -268,8 +268,7 @@ impl Monitor {
         if !known.view.failing_fast {
             return;
         }
-        known.view.failing_fast = false;
-        self.open.store(false, Ordering::Relaxed);
+        self.set_failing_fast(&mut known.view, false);
         known.view.status = HealthState::Degraded;
         known.view.reason = Some("a call got an answer after the last probe failed".to_owned());
         known.next_probe = Instant::now() + self.settings.interval;
@@ -277,6 +276,13 @@ impl Monitor {
         self.metrics.record_health(self.runtime_id.as_str(), HealthState::Degraded, None);
         tracing::info!(runtime_id = %self.runtime_id, "a call got an answer: calls go through again");
         self.healed.notify_one();
+    }
+
+    /// Opens or closes the circuit: in the view, and in the flag calls read without the lock (`view` is the
+    /// one behind that lock, held by the caller).
+    fn set_failing_fast(&self, view: &mut HealthView, failing_fast: bool) {
+        view.failing_fast = failing_fast;
+        self.open.store(failing_fast, Ordering::Relaxed);
     }
 
     /// Forgets earlier answers, as a probe begins.
@@ -313,8 +319,7 @@ impl Monitor {
             Ok(summary) => {
                 view.last_ok_at = Some(now);
                 view.failed_probes = 0;
-                view.failing_fast = summary.status == RuntimeStatus::Unavailable;
-                self.open.store(view.failing_fast, Ordering::Relaxed);
+                self.set_failing_fast(view, summary.status == RuntimeStatus::Unavailable);
                 (view.status, view.reason) = match summary.status {
                     RuntimeStatus::Unavailable => {
                         (HealthState::Unavailable, Some("the runtime says it is unavailable".to_owned()))
@@ -331,8 +336,7 @@ impl Monitor {
             }
             Err(error) => {
                 view.failed_probes += 1;
-                view.failing_fast = means_down(error.code);
-                self.open.store(view.failing_fast, Ordering::Relaxed);
+                self.set_failing_fast(view, means_down(error.code));
                 view.status = HealthState::Unavailable;
                 view.reason = Some(error.message.clone());
                 view.last_error = Some(error);

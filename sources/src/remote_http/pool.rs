@@ -187,6 +187,13 @@ mod tests {
         (url, accepted)
     }
 
+    /// Connections to a [`server`], and its count of accepted connections.
+    async fn pool(close_after_answer: bool) -> (Connections, Arc<AtomicUsize>) {
+        let (url, accepted) = server(close_after_answer).await;
+        let tls = super::super::tls::client_config(None).unwrap();
+        (Connections::new(&url, &tls, Duration::from_secs(1)), accepted)
+    }
+
     async fn call(connections: &Connections) -> Result<(), Failure> {
         let mut connection = connections.take().await?;
         let request = b"GET /v1/runtime HTTP/1.1\r\nhost: h\r\n\r\n";
@@ -196,14 +203,9 @@ mod tests {
         Ok(())
     }
 
-    fn tls() -> Arc<rustls::ClientConfig> {
-        super::super::tls::client_config(None).unwrap()
-    }
-
     #[tokio::test]
     async fn a_connection_is_kept_for_the_next_call() {
-        let (url, accepted) = server(false).await;
-        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        let (connections, accepted) = pool(false).await;
         for _ in 0..3 {
             call(&connections).await.unwrap();
         }
@@ -212,8 +214,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_connection_the_remote_closed_is_not_used() {
-        let (url, accepted) = server(true).await;
-        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        let (connections, accepted) = pool(true).await;
         for _ in 0..3 {
             call(&connections).await.unwrap();
             // Time for the close to arrive.
@@ -224,8 +225,7 @@ mod tests {
 
     #[tokio::test]
     async fn connections_out_during_a_failure_are_not_taken_back() {
-        let (url, accepted) = server(false).await;
-        let connections = Connections::new(&url, &tls(), Duration::from_secs(1));
+        let (connections, accepted) = pool(false).await;
         let out = connections.take().await.unwrap();
         call(&connections).await.unwrap();
         connections.forget_all();
