@@ -14,7 +14,6 @@ use runtime_api::{
     ProfileList, RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SubscribeRequest, TranscriptPage,
     TranscriptQuery, WorkerId, WorkerPage,
 };
-use tower::ServiceExt;
 
 use crate::health::Monitor;
 use crate::metrics::Metrics;
@@ -235,7 +234,7 @@ impl Registered {
     /// Sends one request through the stack.
     pub async fn call(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
         match &self.link {
-            Link::Active { stack, .. } => stack.clone().oneshot(request).await,
+            Link::Active { stack, .. } => stack.call(request).await,
             Link::Inactive { .. } => Err(self.unavailable()),
         }
     }

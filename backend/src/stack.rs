@@ -1,8 +1,12 @@
-//! The tower stack every call to a source passes through.
+//! The stack every call to a source passes through.
 //!
-//! A [`RuntimeSource`] is adapted into a `tower::Service<SourceRequest>` (one request variant per
-//! operation), and [`build`] wraps it in the layers below. Errors and event streams come back through the
-//! same layers, so typing, sanitization and bookkeeping happen here once instead of in every handler.
+//! A call is one [`SourceRequest`] (one variant per operation). [`SourceStack::call`] takes it through each
+//! concern in turn, outermost first: diagnostics, sanitizing, the circuit, error mapping, the deadline, the
+//! bulkhead, and the source. Each concern is its own module; the stack calls them as plain functions inside
+//! one future rather than as tower layers, each with its own boxed future and its own clone per call, which
+//! cost as much as the call to an embedded runtime (docs/benchmarks.md). Errors and event streams come back
+//! through the same steps, so typing, sanitization and bookkeeping happen here once instead of in every
+//! handler.
 
 mod adapter;
 pub mod bulkhead;
@@ -13,24 +17,19 @@ pub mod map_error;
 pub mod sanitize;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use runtime_api::{
     ApiError, Command, CommandAck, DetailAnswer, FrameStream, IdempotencyKey, ListQuery, ProfileList, RuntimeId,
     RuntimeSource, RuntimeSummary, SubscribeRequest, TranscriptPage, TranscriptQuery, WorkerId, WorkerPage,
 };
-use tower::ServiceBuilder;
-use tower::util::BoxCloneSyncService;
 
 use crate::health::{HealthSettings, Monitor};
 use crate::metrics::Metrics;
-pub use adapter::SourceService;
-pub use bulkhead::BulkheadLayer;
-pub use circuit::CircuitLayer;
-pub use deadline::{DeadlineLayer, Deadlines};
-pub use diagnostics::{DiagnosticsLayer, SourceHealth};
-pub use map_error::MapErrorLayer;
-pub use sanitize::{SanitizeLayer, Sanitizer};
+pub use bulkhead::Bulkhead;
+pub use deadline::Deadlines;
+pub use diagnostics::{Diagnostics, SourceHealth};
+pub use sanitize::Sanitizer;
 
 /// One call to a source.
 #[derive(Debug, Clone)]
@@ -135,11 +134,65 @@ impl SourceRequest {
     }
 }
 
-/// Errors inside the stack, below [`MapErrorLayer`]; above it every error is an [`ApiError`].
+/// Errors inside error mapping; outside it every error is an [`ApiError`].
 pub type BoxError = tower::BoxError;
 
-/// A source behind its whole stack.
-pub type SourceStack = BoxCloneSyncService<SourceRequest, SourceResponse, ApiError>;
+/// A source behind its whole stack; clones share it.
+#[derive(Clone)]
+pub struct SourceStack {
+    steps: Arc<Steps>,
+}
+
+/// What each step of a stack needs, kept once per source.
+struct Steps {
+    runtime_id: RuntimeId,
+    source: Arc<dyn RuntimeSource>,
+    deadlines: Deadlines,
+    bulkhead: Bulkhead,
+    sanitizer: Arc<Sanitizer>,
+    /// Absent in the stack a health probe or a connection test goes through.
+    circuit: Option<Arc<Monitor>>,
+    /// Absent in the same stacks: probes and tests are not calls a user made.
+    diagnostics: Option<Diagnostics>,
+}
+
+impl SourceStack {
+    /// Sends one request through every step, outermost first.
+    pub async fn call(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
+        let steps = &*self.steps;
+        let Some(diagnostics) = &steps.diagnostics else {
+            return steps.scrubbed(request).await;
+        };
+        // The whole latency, any wait for a bulkhead slot included, of what the caller finally gets.
+        let operation = request.operation();
+        let started = Instant::now();
+        let result = steps.scrubbed(request).await;
+        diagnostics.record(&steps.runtime_id, operation, &result, started.elapsed());
+        result
+    }
+}
+
+impl Steps {
+    /// Sanitizing, around the circuit: the circuit's refusal is scrubbed like any other error.
+    async fn scrubbed(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
+        let result = match &self.circuit {
+            Some(monitor) => circuit::through(monitor, self.typed(request)).await,
+            None => self.typed(request).await,
+        };
+        sanitize::scrub(result, &self.sanitizer)
+    }
+
+    /// Error mapping, around the deadline, around the bulkhead, around the source: the wait for a slot
+    /// counts against the deadline, and every failure becomes a SPEC §5 code naming this runtime.
+    async fn typed(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
+        let limit = self.deadlines.of(request.operation());
+        let bounded = deadline::within(limit, async {
+            let _slot = self.bulkhead.enter().await;
+            adapter::call(&*self.source, request).await.map_err(BoxError::from)
+        });
+        bounded.await.map_err(|error| map_error::classify(&self.runtime_id, &self.sanitizer, error))
+    }
+}
 
 /// Per-source limits of the stack.
 #[derive(Debug, Clone)]
@@ -162,11 +215,11 @@ impl Default for StackSettings {
 pub struct BuiltStack {
     /// Every call.
     pub calls: SourceStack,
-    /// The monitor's probes: the same layers without the circuit and the call diagnostics.
+    /// The monitor's probes: the same steps without the circuit and the call diagnostics.
     pub probes: SourceStack,
 }
 
-/// Wraps a registered source in its stack. The outermost layer comes first.
+/// Puts a registered source behind its stack.
 pub fn build(
     runtime_id: RuntimeId,
     source: Arc<dyn RuntimeSource>,
@@ -176,55 +229,43 @@ pub fn build(
     monitor: Arc<Monitor>,
     metrics: Arc<Metrics>,
 ) -> BuiltStack {
-    let calls = ServiceBuilder::new()
-        // Records what the caller finally gets — sanitized, typed, with total latency — for /api/runtimes
-        // and /metrics.
-        .layer(DiagnosticsLayer::new(runtime_id.clone(), health, metrics).quiet_while_down(monitor.clone()))
-        .service(layered(runtime_id.clone(), source.clone(), settings, sanitizer.clone(), Some(monitor)));
-    let probes = guarded(runtime_id, source, settings, sanitizer);
-    BuiltStack { calls: BoxCloneSyncService::new(calls), probes }
+    let diagnostics = Diagnostics::new(health, metrics).quiet_while_down(monitor.clone());
+    let probes = guarded(runtime_id.clone(), source.clone(), settings, sanitizer.clone());
+    let calls = Steps {
+        circuit: Some(monitor),
+        diagnostics: Some(diagnostics),
+        ..unwatched(runtime_id, source, settings, sanitizer)
+    };
+    BuiltStack { calls: SourceStack { steps: Arc::new(calls) }, probes }
 }
 
 /// The stack without its circuit and diagnostics: what a call to a source that is not registered (a
 /// connection test) and a health probe go through, so they are bounded, typed and scrubbed exactly like
-/// every other call.
+/// every other call. It has a bulkhead of its own, so probes never wait behind the calls they judge.
 pub fn guarded(
     runtime_id: RuntimeId,
     source: Arc<dyn RuntimeSource>,
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
 ) -> SourceStack {
-    BoxCloneSyncService::new(layered(runtime_id, source, settings, sanitizer, None))
+    SourceStack { steps: Arc::new(unwatched(runtime_id, source, settings, sanitizer)) }
 }
 
-fn layered(
+fn unwatched(
     runtime_id: RuntimeId,
     source: Arc<dyn RuntimeSource>,
     settings: &StackSettings,
     sanitizer: Arc<Sanitizer>,
-    monitor: Option<Arc<Monitor>>,
-) -> impl tower::Service<
-    SourceRequest,
-    Response = SourceResponse,
-    Error = ApiError,
-    Future = impl Future<Output = Result<SourceResponse, ApiError>> + Send + 'static,
-> + Clone
-+ Send
-+ Sync
-+ 'static {
-    // Not boxed here: `build` boxes the calls' stack once, with its diagnostics around it.
-    ServiceBuilder::new()
-        // Scrubs secrets from everything that leaves the stack, errors and stream frames included.
-        .layer(SanitizeLayer::new(sanitizer.clone()))
-        // Fails calls at once while the source is known down, and wakes the monitor when one fails so.
-        .option_layer(monitor.map(CircuitLayer::new))
-        // The one boundary where the stack's own failures become SPEC §5 codes naming this runtime.
-        .layer(MapErrorLayer::new(runtime_id.clone(), sanitizer))
-        // Bounds each call, waiting for a bulkhead slot included, so a hung source cannot hold a caller.
-        .layer(DeadlineLayer::new(settings.deadlines.clone()))
-        // Bounds concurrent calls per source, so one slow source cannot absorb the backend's capacity.
-        .layer(BulkheadLayer::new(settings.max_in_flight))
-        .service(SourceService::new(source))
+) -> Steps {
+    Steps {
+        runtime_id,
+        source,
+        deadlines: settings.deadlines.clone(),
+        bulkhead: Bulkhead::new(settings.max_in_flight),
+        sanitizer,
+        circuit: None,
+        diagnostics: None,
+    }
 }
 
 /// Default deadlines, also used by tests.

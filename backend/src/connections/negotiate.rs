@@ -13,8 +13,6 @@ use sources::SourceSpec;
 use sources::spec::{BuildOptions, RemoteSpec};
 use utoipa::ToSchema;
 
-use tower::ServiceExt;
-
 use crate::registry::RuntimeRegistry;
 use crate::stack::{Sanitizer, SourceRequest, SourceResponse};
 
@@ -142,7 +140,7 @@ pub async fn test(connection: RemoteSpec, registry: &RuntimeRegistry, options: &
         Err(error) => return unreached(ErrorCode::RuntimeUnavailable, error.to_string()),
     };
     let sanitizer = Sanitizer::new().confidential(&id, &spec.confidential());
-    let summary = match registry.detached(source, sanitizer).oneshot(SourceRequest::Summary).await {
+    let summary = match registry.detached(source, sanitizer).call(SourceRequest::Summary).await {
         Ok(SourceResponse::Summary(summary)) => Ok(summary),
         Ok(_) => Err(ApiError::internal()),
         Err(error) => Err(error),

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use runtime_api::ApiError;
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 use super::{HealthSettings, Monitor, means_down};
 use crate::stack::{SourceRequest, SourceResponse, SourceStack};
 
-/// The stack a monitor probes through: the source's own layers (deadline, error mapping, sanitizing) without
+/// The stack a monitor probes through: the source's own steps (deadline, error mapping, sanitizing) without
 /// its circuit, which would refuse the probe that is meant to close it, and without the call diagnostics.
 pub type ProbeStack = SourceStack;
 
@@ -68,7 +67,7 @@ async fn summary(
     probe: &ProbeStack,
     limit: Duration,
 ) -> Result<runtime_api::RuntimeSummary, ApiError> {
-    match tokio::time::timeout(limit, probe.clone().oneshot(SourceRequest::Summary)).await {
+    match tokio::time::timeout(limit, probe.call(SourceRequest::Summary)).await {
         Ok(Ok(SourceResponse::Summary(summary))) => Ok(summary),
         Ok(Ok(_)) => Err(ApiError::internal().with_runtime(monitor.runtime_id.clone())),
         Ok(Err(error)) => Err(error),

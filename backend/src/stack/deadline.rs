@@ -1,15 +1,11 @@
 //! Deadline: every source call ends in time, whatever the source does.
 //!
-//! Sits below `MapErrorLayer` (which turns [`DeadlineExceeded`] into `runtime_timeout`) and above
-//! `BulkheadLayer`, so time spent waiting for a bulkhead slot counts against the deadline.
+//! Runs inside error mapping (which turns [`DeadlineExceeded`] into `runtime_timeout`) and around the
+//! bulkhead, so time spent waiting for a bulkhead slot counts against the deadline.
 
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
-
-use super::{BoxError, Operation, SourceRequest, SourceResponse, secs};
+use super::{BoxError, Operation, secs};
 
 /// How long each kind of call may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,57 +46,11 @@ impl Deadlines {
 #[error("no answer within {}s", .0.as_secs_f32())]
 pub struct DeadlineExceeded(pub Duration);
 
-/// Applies [`Deadlines`] to every call.
-#[derive(Debug, Clone)]
-pub struct DeadlineLayer {
-    deadlines: Deadlines,
-}
-
-impl DeadlineLayer {
-    /// A layer with these deadlines.
-    pub fn new(deadlines: Deadlines) -> Self {
-        DeadlineLayer { deadlines }
-    }
-}
-
-impl<S> tower::Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline { inner, deadlines: self.deadlines.clone() }
-    }
-}
-
-/// The service of [`DeadlineLayer`].
-#[derive(Debug, Clone)]
-pub struct Deadline<S> {
-    inner: S,
-    deadlines: Deadlines,
-}
-
-impl<S> tower::Service<SourceRequest> for Deadline<S>
-where
-    S: tower::Service<SourceRequest, Response = SourceResponse, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = SourceResponse;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<SourceResponse, BoxError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: SourceRequest) -> Self::Future {
-        let limit = self.deadlines.of(request.operation());
-        let call = self.inner.call(request);
-        async move {
-            match tokio::time::timeout(limit, call).await {
-                Ok(result) => result,
-                Err(_) => Err(DeadlineExceeded(limit).into()),
-            }
-        }
-        .boxed()
+/// Runs `call`, or fails with [`DeadlineExceeded`] once `limit` has passed.
+pub(super) async fn within<T>(limit: Duration, call: impl Future<Output = Result<T, BoxError>>) -> Result<T, BoxError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(DeadlineExceeded(limit).into()),
     }
 }
 
@@ -108,37 +58,41 @@ where
 mod tests {
     use std::future::pending;
 
-    use tower::{Service, ServiceExt, service_fn};
-
     use super::*;
+    use crate::stack::{SourceRequest, SourceResponse};
 
-    fn layer() -> DeadlineLayer {
+    fn deadlines() -> Deadlines {
         let ms = Duration::from_millis;
-        DeadlineLayer::new(Deadlines { read: ms(50), command: ms(200), subscribe: ms(50) })
+        Deadlines { read: ms(50), command: ms(200), subscribe: ms(50) }
+    }
+
+    /// A call to `inner` for `request` under its operation's deadline, as the stack makes it.
+    async fn call(
+        request: SourceRequest,
+        inner: impl Future<Output = Result<SourceResponse, BoxError>>,
+    ) -> Result<SourceResponse, BoxError> {
+        within(deadlines().of(request.operation()), inner).await
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_call_that_never_answers_fails_at_its_deadline() {
-        let hung = service_fn(|_: SourceRequest| pending::<Result<SourceResponse, BoxError>>());
-        let mut service = tower::Layer::layer(&layer(), hung);
         let started = tokio::time::Instant::now();
-        let error = service.ready().await.unwrap().call(SourceRequest::Summary).await.err().unwrap();
+        let error = call(SourceRequest::Summary, pending()).await.err().unwrap();
         assert!(error.is::<DeadlineExceeded>());
         assert_eq!(started.elapsed(), Duration::from_millis(50));
     }
 
     #[tokio::test(start_paused = true)]
     async fn commands_get_the_longer_deadline() {
-        let slow = service_fn(|_: SourceRequest| async {
+        let slow = || async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             Err::<SourceResponse, BoxError>("source answered".into())
-        });
-        let mut service = tower::Layer::layer(&layer(), slow);
+        };
         let id = runtime_api::WorkerId::parse("w-1").unwrap();
         let stop = SourceRequest::Command(runtime_api::Command::Stop(id.clone(), Default::default()), None);
-        let error = service.ready().await.unwrap().call(stop).await.err().unwrap();
+        let error = call(stop, slow()).await.err().unwrap();
         assert_eq!(error.to_string(), "source answered", "a command may take 100ms");
-        let error = service.ready().await.unwrap().call(SourceRequest::Get(id)).await.err().unwrap();
+        let error = call(SourceRequest::Get(id), slow()).await.err().unwrap();
         assert!(error.is::<DeadlineExceeded>(), "a read may not");
     }
 }

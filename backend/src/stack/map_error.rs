@@ -1,70 +1,14 @@
 //! Error mapping: the one boundary where the stack's failures become SPEC §5 codes.
 //!
-//! Below this layer errors are boxed (`ApiError` from the source, [`DeadlineExceeded`] from the deadline);
-//! above it every error is an [`ApiError`] that names this runtime. Anything unexpected becomes `internal`,
-//! with its detail in the log and not in the response.
+//! Inside it errors are boxed (`ApiError` from the source, [`DeadlineExceeded`] from the deadline); outside
+//! it every error is an [`ApiError`] that names this runtime. Anything unexpected becomes `internal`, with
+//! its detail in the log and not in the response. The detail logged is scrubbed here: error mapping runs
+//! inside sanitizing, and a log line may carry no registered secret either (SPEC §10).
 
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use runtime_api::{ApiError, ErrorCode, RuntimeId};
 
 use super::deadline::DeadlineExceeded;
-use super::{BoxError, Sanitizer, SourceRequest, SourceResponse};
-
-/// Types the errors of the wrapped service.
-#[derive(Clone)]
-pub struct MapErrorLayer {
-    runtime_id: RuntimeId,
-    /// Scrubs the detail this layer logs: it sits below the sanitize layer, and a log line may carry no
-    /// registered secret either (SPEC §10).
-    sanitizer: Arc<Sanitizer>,
-}
-
-impl MapErrorLayer {
-    /// Errors will name `runtime_id`; logged details are scrubbed by `sanitizer`.
-    pub fn new(runtime_id: RuntimeId, sanitizer: Arc<Sanitizer>) -> Self {
-        MapErrorLayer { runtime_id, sanitizer }
-    }
-}
-
-impl<S> tower::Layer<S> for MapErrorLayer {
-    type Service = MapError<S>;
-
-    fn layer(&self, inner: S) -> MapError<S> {
-        MapError { inner, layer: self.clone() }
-    }
-}
-
-/// The service of [`MapErrorLayer`].
-#[derive(Clone)]
-pub struct MapError<S> {
-    inner: S,
-    layer: MapErrorLayer,
-}
-
-impl<S> tower::Service<SourceRequest> for MapError<S>
-where
-    S: tower::Service<SourceRequest, Response = SourceResponse, Error = BoxError>,
-    S::Future: Send + 'static,
-{
-    type Response = SourceResponse;
-    type Error = ApiError;
-    type Future = BoxFuture<'static, Result<SourceResponse, ApiError>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ApiError>> {
-        let layer = &self.layer;
-        self.inner.poll_ready(cx).map_err(|e| classify(&layer.runtime_id, &layer.sanitizer, e))
-    }
-
-    fn call(&mut self, request: SourceRequest) -> Self::Future {
-        let layer = self.layer.clone();
-        let call = self.inner.call(request);
-        async move { call.await.map_err(|e| classify(&layer.runtime_id, &layer.sanitizer, e)) }.boxed()
-    }
-}
+use super::{BoxError, Sanitizer};
 
 /// Maps a stack error to its code; any detail logged is scrubbed by `sanitizer` first.
 pub fn classify(runtime_id: &RuntimeId, sanitizer: &Sanitizer, error: BoxError) -> ApiError {

@@ -1,6 +1,5 @@
 use futures::StreamExt;
 use runtime_api::{ErrorCode, Event, EventBody, Role, RuntimeId, StreamFrame, TranscriptEntry, WorkerId, WorkerState};
-use tower::{Service, ServiceExt, service_fn};
 
 use super::*;
 
@@ -77,37 +76,29 @@ fn short_strings_are_not_registered_as_secrets() {
 }
 
 #[tokio::test]
-async fn errors_and_stream_frames_are_scrubbed_by_the_layer() {
-    let inner = service_fn(|request: SourceRequest| async move {
-        match request {
-            SourceRequest::Summary => {
-                Err(ApiError::new(ErrorCode::RuntimeUnavailable, "connect to http://10.1.2.3:8790/ refused"))
-            }
-            _ => {
-                let frame = StreamFrame::Event {
-                    event: Event {
-                        seq: 1,
-                        at: runtime_api::Timestamp::UNIX_EPOCH,
-                        worker_id: WorkerId::parse("w-1").unwrap(),
-                        state: WorkerState::Idle,
-                        body: EventBody::TurnFailed {
-                            turn_id: 1,
-                            transcript_seq: 2,
-                            reason: runtime_api::FailureReason::ProviderError,
-                            error: "token s3cr3t-token rejected by /opt/model".into(),
-                            reply_seq: None,
-                        },
-                    },
-                };
-                Ok(SourceResponse::Stream(Box::pin(futures::stream::iter([frame]))))
-            }
-        }
-    });
-    let mut service = tower::Layer::layer(&SanitizeLayer::new(Arc::new(sanitizer())), inner);
-    let error = service.ready().await.unwrap().call(SourceRequest::Summary).await.err().unwrap();
+async fn errors_and_stream_frames_are_scrubbed_on_the_way_out() {
+    let refused = Err(ApiError::new(ErrorCode::RuntimeUnavailable, "connect to http://10.1.2.3:8790/ refused"));
+    let frame = StreamFrame::Event {
+        event: Event {
+            seq: 1,
+            at: runtime_api::Timestamp::UNIX_EPOCH,
+            worker_id: WorkerId::parse("w-1").unwrap(),
+            state: WorkerState::Idle,
+            body: EventBody::TurnFailed {
+                turn_id: 1,
+                transcript_seq: 2,
+                reason: runtime_api::FailureReason::ProviderError,
+                error: "token s3cr3t-token rejected by /opt/model".into(),
+                reply_seq: None,
+            },
+        },
+    };
+    let streamed = Ok(SourceResponse::Stream(Box::pin(futures::stream::iter([frame]))));
+
+    let error = scrub(refused, &sanitizer()).err().unwrap();
     assert_eq!(error.message, "connect to <endpoint of remote-dev>/ refused");
 
-    let response = service.ready().await.unwrap().call(SourceRequest::Subscribe(Default::default())).await;
+    let response = scrub(streamed, &sanitizer());
     let Ok(SourceResponse::Stream(mut stream)) = response else { panic!("expected a stream") };
     let Some(StreamFrame::Event { event }) = stream.next().await else { panic!("expected an event") };
     let EventBody::TurnFailed { error, .. } = event.body else { panic!("expected turn_failed") };
@@ -178,7 +169,7 @@ fn verbatim(title: &str, end_reason: Option<&str>) -> runtime_api::VerbatimDetai
     runtime_api::VerbatimDetail::check(bytes, &owner()).expect("plain bytes from the right runtime")
 }
 
-/// What a verbatim detail becomes after the sanitize layer's two steps.
+/// What a verbatim detail becomes after sanitizing's two steps.
 fn settled(detail: runtime_api::VerbatimDetail) -> runtime_api::DetailAnswer {
     let mut response = SourceResponse::Worker(runtime_api::DetailAnswer::Verbatim(detail));
     wire::settle(&mut response, &sanitizer()).unwrap();
