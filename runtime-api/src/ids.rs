@@ -39,27 +39,44 @@ pub enum IdError {
     },
 }
 
+/// Bit of [`ALLOWED`] for bytes a lowercase-only identifier may hold.
+const IN_LOWERCASE_ID: u8 = 1;
+/// Bit of [`ALLOWED`] for bytes any identifier may hold.
+const IN_ANY_ID: u8 = 2;
+
+/// Which identifiers may hold each byte: one table lookup per byte, since ids are checked on every request.
+static ALLOWED: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte.is_ascii_digit() || byte.is_ascii_lowercase() || byte == b'-' || byte == b'_' {
+            IN_LOWERCASE_ID | IN_ANY_ID
+        } else if byte.is_ascii_uppercase() {
+            IN_ANY_ID
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Checks the shared identifier shape: 1 to 64 characters from `allowed`, starting with an alphanumeric.
-fn check(kind: &'static str, s: &str, lowercase_only: bool) -> Result<(), IdError> {
+fn check(kind: &'static str, s: &[u8], lowercase_only: bool) -> Result<(), IdError> {
     let allowed =
         if lowercase_only { "lowercase letters, digits, '-' and '_'" } else { "letters, digits, '-' and '_'" };
-    if s.is_empty() {
+    let Some(first) = s.first() else {
         return Err(IdError::Empty { kind });
-    }
+    };
     if s.len() > MAX_ID_LEN {
         return Err(IdError::TooLong { kind });
     }
-    let ok = |b: u8| {
-        b.is_ascii_digit()
-            || b.is_ascii_lowercase()
-            || (!lowercase_only && b.is_ascii_uppercase())
-            || b == b'-'
-            || b == b'_'
-    };
-    if !s.bytes().all(ok) {
+    let bit = if lowercase_only { IN_LOWERCASE_ID } else { IN_ANY_ID };
+    if !s.iter().all(|&b| ALLOWED[usize::from(b)] & bit != 0) {
         return Err(IdError::BadChar { kind, allowed });
     }
-    if !s.as_bytes()[0].is_ascii_alphanumeric() {
+    if !first.is_ascii_alphanumeric() {
         return Err(IdError::BadStart { kind });
     }
     Ok(())
@@ -76,7 +93,7 @@ macro_rules! id_type {
             /// Parses and validates an identifier.
             pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
                 let s = s.into();
-                check($kind, &s, $lower)?;
+                check($kind, s.as_bytes(), $lower)?;
                 Ok(Self(s))
             }
 
@@ -87,7 +104,12 @@ macro_rules! id_type {
 
             /// Whether `s` is a valid identifier, without making one.
             pub fn is_valid(s: &str) -> bool {
-                check($kind, s, $lower).is_ok()
+                check($kind, s.as_bytes(), $lower).is_ok()
+            }
+
+            /// Whether `bytes` are a valid identifier, for readers that have not made text of them.
+            pub(crate) fn is_valid_bytes(bytes: &[u8]) -> bool {
+                check($kind, bytes, $lower).is_ok()
             }
         }
 

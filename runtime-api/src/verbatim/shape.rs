@@ -27,19 +27,19 @@ pub(super) fn detail(bytes: &[u8]) -> Option<Spans> {
         let field = match key {
             b"runtime_id" => {
                 let span = scan.string()?;
-                RuntimeId::is_valid(scan.text(span)).then_some(())?;
+                RuntimeId::is_valid_bytes(scan.slice(span)).then_some(())?;
                 runtime_id = Some(span);
                 RUNTIME_ID
             }
             b"worker_id" => {
                 let span = scan.string()?;
-                WorkerId::is_valid(scan.text(span)).then_some(())?;
+                WorkerId::is_valid_bytes(scan.slice(span)).then_some(())?;
                 WORKER_ID
             }
             b"title" => scan.string().map(|_| TITLE)?,
             b"state" => {
                 let span = scan.string()?;
-                matches!(scan.text(span), "idle" | "busy" | "stopped" | "failed").then_some(STATE)?
+                matches!(scan.slice(span), b"idle" | b"busy" | b"stopped" | b"failed").then_some(STATE)?
             }
             b"profile" => scan.string().map(|_| PROFILE)?,
             b"executor" => scan.string().map(|_| EXECUTOR)?,
@@ -147,26 +147,20 @@ impl<'a> Scan<'a> {
         (self.at == self.bytes.len()).then_some(())
     }
 
-    /// The text of a span this reader found, which is ASCII.
-    fn text(&self, (start, end): (usize, usize)) -> &'a str {
-        std::str::from_utf8(&self.bytes[start..end]).unwrap_or_default()
+    /// The bytes of a span this reader found.
+    fn slice(&self, (start, end): (usize, usize)) -> &'a [u8] {
+        &self.bytes[start..end]
     }
 
     /// A string of printable ASCII without escapes; its span, quotes excluded.
     fn string(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.at;
-        loop {
-            match self.peek()? {
-                b'"' => break,
-                // An escape, a control character, DEL or anything beyond ASCII.
-                b'\\' | ..=0x1f | 0x7f.. => return None,
-                _ => self.at += 1,
-            }
-        }
-        let span = (start, self.at);
-        self.at += 1;
-        Some(span)
+        let end = start + plain_prefix(&self.bytes[start..]);
+        // The first byte that is not plain must be the closing quote, not an escape or a byte out of range.
+        (self.bytes.get(end) == Some(&b'"')).then_some(())?;
+        self.at = end + 1;
+        Some((start, end))
     }
 
     /// A non-negative integer no larger than `max`, written as an encoder writes it (no sign, no leading
@@ -256,6 +250,34 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// How many bytes at the start of `bytes` are plain string content: printable ASCII other than `"` and `\\`.
+/// Eight bytes at a time, as most of a detail's bytes are inside strings.
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // A byte's high bit is set in `below(w, n)` where the byte is below `n` (n <= 0x80), and in `equal(w, b)`
+    // where it is `b`. Borrows only carry upward from a byte that matched, so the lowest marked byte is exact.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w;
+    let equal = |w: u64, b: u8| below(w ^ (ONES * u64::from(b)), 1);
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        // DEL becomes 0x80 when one is added; bytes beyond ASCII have the high bit already.
+        let beyond = w.wrapping_add(ONES) | w;
+        let stop = (below(w, 0x20) | equal(w, b'"') | equal(w, b'\\') | beyond) & HIGH;
+        if stop != 0 {
+            return at + (stop.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    at + bytes[at..].iter().take_while(|&&b| is_plain(b)).count()
+}
+
+/// Printable ASCII other than `"` and `\\`.
+fn is_plain(byte: u8) -> bool {
+    matches!(byte, 0x20..=0x7e) && byte != b'"' && byte != b'\\'
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with a real date and time of day, the fraction's last digit not zero:
 /// the form a timestamp prints in, so one that parses to the same instant but reads otherwise (an offset,
 /// no seconds, a leap second, trailing zeros) takes the long way. Years stop at 9998, short of where the
@@ -296,5 +318,41 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         2 if leap => 29,
         2 => 28,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn plain_prefix_stops_where_a_byte_by_byte_reader_stops(
+            bytes in proptest::collection::vec(
+                prop_oneof![3 => 0x20u8..0x7f, 1 => any::<u8>(), 1 => proptest::sample::select(b"\"\\\x7f\x1f\x80\xff".to_vec())],
+                0..40,
+            )
+        ) {
+            let expected = bytes.iter().position(|&b| !is_plain(b)).unwrap_or(bytes.len());
+            prop_assert_eq!(plain_prefix(&bytes), expected);
+        }
+    }
+
+    #[test]
+    fn plain_bytes_are_printable_ascii_but_quote_and_backslash() {
+        let plain: Vec<u8> = (0..=255u8).filter(|&b| is_plain(b)).collect();
+        let expected: Vec<u8> = (b' '..=b'~').filter(|&b| b != b'"' && b != b'\\').collect();
+        assert_eq!(plain, expected);
+        for stop in [b'"', b'\\', 0x00, 0x1f, 0x7f, 0x80, 0xff] {
+            for at in 0..16 {
+                let mut bytes = vec![b'a'; 16];
+                bytes[at] = stop;
+                assert_eq!(plain_prefix(&bytes), at, "{stop:#x} at {at}");
+            }
+        }
     }
 }
