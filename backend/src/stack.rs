@@ -160,14 +160,13 @@ impl SourceStack {
     /// Sends one request through every step, outermost first.
     pub async fn call(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
         let steps = &*self.steps;
-        let Some(diagnostics) = &steps.diagnostics else {
-            return steps.scrubbed(request).await;
-        };
         // The whole latency, any wait for a bulkhead slot included, of what the caller finally gets.
         let operation = request.operation();
-        let started = Instant::now();
+        let started = steps.diagnostics.is_some().then(Instant::now);
         let result = steps.scrubbed(request).await;
-        diagnostics.record(&steps.runtime_id, operation, &result, started.elapsed());
+        if let (Some(diagnostics), Some(started)) = (&steps.diagnostics, started) {
+            diagnostics.record(&steps.runtime_id, operation, &result, started.elapsed());
+        }
         result
     }
 }
@@ -176,7 +175,14 @@ impl Steps {
     /// Sanitizing, around the circuit: the circuit's refusal is scrubbed like any other error.
     async fn scrubbed(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
         let result = match &self.circuit {
-            Some(monitor) => circuit::through(monitor, self.typed(request)).await,
+            Some(monitor) => match circuit::admit(monitor) {
+                Ok(()) => {
+                    let result = self.typed(request).await;
+                    circuit::observe(monitor, &result);
+                    result
+                }
+                Err(refused) => Err(refused),
+            },
             None => self.typed(request).await,
         };
         sanitize::scrub(result, &self.sanitizer)

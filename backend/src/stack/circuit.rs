@@ -9,17 +9,16 @@ use runtime_api::ApiError;
 use super::SourceResponse;
 use crate::health::{Monitor, means_down};
 
-/// Runs `call` unless `monitor` says the source is down, and tells the monitor how it went.
-pub(super) async fn through(
-    monitor: &Monitor,
-    call: impl Future<Output = Result<SourceResponse, ApiError>>,
-) -> Result<SourceResponse, ApiError> {
-    monitor.admit()?;
-    let result = call.await;
-    match &result {
+/// Whether the call may go ahead: refused while `monitor` says the source is down.
+pub(super) fn admit(monitor: &Monitor) -> Result<(), ApiError> {
+    monitor.admit()
+}
+
+/// Tells `monitor` how an admitted call went.
+pub(super) fn observe(monitor: &Monitor, result: &Result<SourceResponse, ApiError>) {
+    match result {
         Ok(_) => monitor.answered(),
         Err(error) if means_down(error.code) => monitor.suspect(),
         Err(_) => {}
     }
-    result
 }

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use futures::FutureExt;
+
 use super::{BoxError, Operation, secs};
 
 /// How long each kind of call may take.
@@ -47,11 +49,13 @@ impl Deadlines {
 pub struct DeadlineExceeded(pub Duration);
 
 /// Runs `call`, or fails with [`DeadlineExceeded`] once `limit` has passed.
-pub(super) async fn within<T>(limit: Duration, call: impl Future<Output = Result<T, BoxError>>) -> Result<T, BoxError> {
-    match tokio::time::timeout(limit, call).await {
-        Ok(result) => result,
-        Err(_) => Err(DeadlineExceeded(limit).into()),
-    }
+// A combinator rather than an `async fn`: an `async fn` keeps its future argument twice in its own future.
+pub(super) fn within<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, BoxError>>,
+) -> impl Future<Output = Result<T, BoxError>> {
+    tokio::time::timeout(limit, call)
+        .map(move |outcome| outcome.unwrap_or_else(|_| Err(DeadlineExceeded(limit).into())))
 }
 
 #[cfg(test)]
