@@ -147,6 +147,11 @@ impl RuntimeRegistry {
     pub fn list(&self) -> Vec<Arc<Registered>> {
         self.entries.read().clone()
     }
+
+    /// How long each kind of call to a runtime may take, the same for every runtime.
+    pub fn deadlines(&self) -> &stack::Deadlines {
+        &self.settings.deadlines
+    }
 }
 
 /// Defines a typed method per operation over [`Registered::call`].

@@ -3,8 +3,12 @@
 //! percent-encoded id is left to the router, which decodes it to the same ids, so the two answers can be
 //! compared request for request.
 
+use std::time::{Duration, Instant};
+
+use backend::stack::{Deadlines, StackSettings};
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderMap};
-use tests::harness::{ServedBackend, serve_backend};
+use tests::fault_proxy::{Fault, FaultProxy};
+use tests::harness::{RuntimeProcess, ServedBackend, serve_backend, serve_backend_with};
 
 /// What an answer says, apart from what differs per request (its id and date).
 #[derive(Debug, PartialEq)]
@@ -154,4 +158,53 @@ async fn the_direct_lane_takes_input_as_the_router_does() {
     let metrics = http.get(format!("{}/metrics", served.base)).send().await.unwrap().text().await.unwrap();
     let route = r#"route="/api/runtimes/{runtime_id}/workers/{worker_id}/input",status="202"} 2"#;
     assert!(metrics.lines().any(|line| line.contains(r#"method="POST""#) && line.ends_with(route)), "{metrics}");
+}
+
+/// A hung remote's detail, through the lane and through the router at once (before either failure makes the
+/// health monitor open the circuit): both answers, each with how long it took.
+async fn hung_detail(request_timeout_secs: u64, read: Duration) -> [(Answer, Duration); 2] {
+    let runtime = RuntimeProcess::start(Vec::<String>::new());
+    let proxy = FaultProxy::start(runtime.addr()).await;
+    let toml = format!(
+        "[server]\nrequest_timeout_secs = {request_timeout_secs}\n\
+         [[runtimes.remote]]\nid = \"dev\"\nendpoint = \"http://{}\"\n",
+        proxy.addr()
+    );
+    let settings = StackSettings {
+        deadlines: Deadlines { read, command: read * 2, subscribe: read * 2 },
+        ..StackSettings::default()
+    };
+    let served = serve_backend_with(&toml, |builder| builder.stack_settings(settings)).await;
+    proxy.set(Fault::Blackhole).await;
+    proxy.cut();
+    let http = reqwest::Client::new();
+    let timed = |url: String| {
+        let http = http.clone();
+        async move {
+            let started = Instant::now();
+            let answer = answer(&http, &url).await;
+            (answer, started.elapsed())
+        }
+    };
+    let runtime = format!("{}/api/runtimes/dev", served.base);
+    let (direct, routed) =
+        tokio::join!(timed(format!("{runtime}/workers/w-1")), timed(format!("{runtime}/workers/w%2D1")));
+    [direct, routed]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_remotes_detail_ends_at_the_tighter_bound_either_way() {
+    // The request backstop is the tighter: it ends the call, through the lane as through the router.
+    let [(direct, took), (routed, _)] = hung_detail(1, Duration::from_secs(3)).await;
+    assert_eq!(direct.status, 504, "{direct:?}");
+    assert!(direct.body.contains("the request did not finish within 1s"), "{direct:?}");
+    assert!(took < Duration::from_millis(2_500), "the backstop ended it: {took:?}");
+    assert_eq!(direct, routed);
+
+    // The read deadline is the tighter: the stack ends the call and says which runtime did not answer.
+    let [(direct, took), (routed, _)] = hung_detail(5, Duration::from_millis(1_250)).await;
+    assert_eq!(direct.status, 504, "{direct:?}");
+    assert!(direct.body.contains("runtime dev did not answer"), "{direct:?}");
+    assert!(took < Duration::from_secs(4), "the stack's deadline ended it: {took:?}");
+    assert_eq!(direct, routed);
 }

@@ -77,14 +77,26 @@ async fn input(state: AppState, ids: (String, String), request: Request) -> Resp
 #[derive(Clone)]
 pub(super) struct DirectLaneLayer {
     state: AppState,
-    /// The backstop of the routes that call runtimes.
-    deadline: Duration,
+    backstops: Backstops,
+}
+
+/// The request-timeout backstop each route needs.
+#[derive(Debug, Clone, Copy)]
+struct Backstops {
+    /// The detail's: none when the read deadline ends its one call to a runtime first. A detail reads no
+    /// body and waits on nothing else, so the backstop could never fire, and its timer is a tenth of the
+    /// lane's cost.
+    detail: Option<Duration>,
+    /// The input's: its body is read before its call, so both may add up to more than either bound.
+    input: Duration,
 }
 
 impl DirectLaneLayer {
     /// A lane answering from `state`, each answer bounded by `deadline` as the router's calls are.
     pub(super) fn new(state: AppState, deadline: Duration) -> Self {
-        DirectLaneLayer { state, deadline }
+        let read = state.registry.deadlines().read;
+        let backstops = Backstops { detail: (deadline < read).then_some(deadline), input: deadline };
+        DirectLaneLayer { state, backstops }
     }
 }
 
@@ -92,7 +104,7 @@ impl<S> tower::Layer<S> for DirectLaneLayer {
     type Service = DirectLane<S>;
 
     fn layer(&self, inner: S) -> DirectLane<S> {
-        DirectLane { inner, state: self.state.clone(), deadline: self.deadline }
+        DirectLane { inner, state: self.state.clone(), backstops: self.backstops }
     }
 }
 
@@ -101,7 +113,7 @@ impl<S> tower::Layer<S> for DirectLaneLayer {
 pub(super) struct DirectLane<S> {
     inner: S,
     state: AppState,
-    deadline: Duration,
+    backstops: Backstops,
 }
 
 impl<S> tower::Service<Request> for DirectLane<S>
@@ -123,11 +135,14 @@ where
         };
         let ids = (runtime_id.to_owned(), worker_id.to_owned());
         let state = self.state.clone();
-        let answer = match route {
-            Route::Detail => async move { Ok(workers::get(State(state), ApiPath(ids)).await.into_response()) }.boxed(),
-            Route::Input => async move { Ok(input(state, ids, request).await) }.boxed(),
+        let (answer, backstop) = match route {
+            Route::Detail => (
+                async move { Ok(workers::get(State(state), ApiPath(ids)).await.into_response()) }.boxed(),
+                self.backstops.detail,
+            ),
+            Route::Input => (async move { Ok(input(state, ids, request).await) }.boxed(), Some(self.backstops.input)),
         };
-        Either::Left(RouteScopeFuture::new(answer, Some(RouteLabel::Fixed(route.template())), Some(self.deadline)))
+        Either::Left(RouteScopeFuture::new(answer, Some(RouteLabel::Fixed(route.template())), backstop))
     }
 }
 
