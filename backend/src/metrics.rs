@@ -2,7 +2,6 @@
 //!
 //! Labels hold only bounded, non-secret values: route templates (never raw paths), runtime ids and codes.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -15,6 +14,7 @@ use std::sync::atomic::AtomicU64;
 use crate::health::HealthState;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use rustc_hash::FxHashMap;
 
 /// Labels of an HTTP request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -87,7 +87,9 @@ pub struct Metrics {
 }
 
 /// Series recorded so far, by a first label and then the rest; they share their values with the families.
-type Seen<K> = RwLock<HashMap<Box<str>, Vec<Series<K>>>>;
+/// The first labels are route templates and configured runtime ids, not text a client chooses, so a fast
+/// hash without a random key will do (one lookup per request and one per source call).
+type Seen<K> = RwLock<FxHashMap<Box<str>, Vec<Series<K>>>>;
 
 /// A count and a latency histogram under the labels `key`.
 struct Series<K> {
