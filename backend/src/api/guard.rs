@@ -5,7 +5,6 @@
 //! the Origin check; and when the backend is reachable beyond loopback, nothing passes without the token.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use axum::http::{HeaderMap, Method, Request, header};
 use axum::response::{IntoResponse, Response};
 use futures::future::Either;
 use runtime_api::{ApiError, ErrorCode};
+use rustc_hash::FxHashSet;
 use subtle::ConstantTimeEq;
 
 use crate::config::{Secret, ServerConfig};
@@ -31,22 +31,23 @@ pub const SESSION_PATH: &str = "/api/session";
 
 /// What the guard lets through.
 #[derive(Clone)]
+// Fixed sets that requests only look up in (a client cannot add to them), so an unkeyed fast hash is safe.
 pub struct Guard {
-    hosts: Arc<HashSet<String>>,
-    origins: Arc<HashSet<String>>,
+    hosts: Arc<FxHashSet<String>>,
+    origins: Arc<FxHashSet<String>>,
     /// Bound to every address: any IP literal with our port is a name of this host.
     any_ip_port: Option<u16>,
     token: Option<Arc<Secret>>,
     /// Paths served without the token: the page's static files (they hold no data, and the sign-in form
     /// is among them) and [`SESSION_PATH`].
-    public: Arc<HashSet<&'static str>>,
+    public: Arc<FxHashSet<&'static str>>,
 }
 
 impl Guard {
     /// The guard for a server bound at `bound`.
     pub fn new(bound: SocketAddr, server: &ServerConfig, token: Option<Secret>) -> Self {
         let port = bound.port();
-        let mut hosts = HashSet::new();
+        let mut hosts = FxHashSet::default();
         let ip = bound.ip();
         if ip.is_loopback() || ip.is_unspecified() {
             for name in ["localhost", "127.0.0.1", "[::1]"] {
@@ -64,7 +65,7 @@ impl Guard {
             }
             hosts.insert(name);
         }
-        let mut origins: HashSet<String> =
+        let mut origins: FxHashSet<String> =
             hosts.iter().flat_map(|h| [format!("http://{h}"), format!("https://{h}")]).collect();
         origins.extend(server.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()));
         Guard {
