@@ -168,13 +168,15 @@ fn parse_head(buf: &[u8], limit: usize) -> Result<Option<(Head, usize)>, Failure
     if buf.is_empty() {
         return Ok(None);
     }
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut response = httparse::Response::new(&mut headers);
-    let len = match response.parse(buf) {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(_) => return Err(Failure::Protocol),
-    };
+    // Left uninitialised: the parser writes only the headers it finds, and a runtime sends four or five.
+    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut []);
+    let len =
+        match httparse::ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut headers) {
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(Failure::Protocol),
+        };
     let status = response.code.ok_or(Failure::Protocol)?;
     let mut length = None;
     let mut chunked = false;
