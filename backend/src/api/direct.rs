@@ -84,8 +84,8 @@ pub(super) struct DirectLaneLayer {
 #[derive(Debug, Clone, Copy)]
 struct Backstops {
     /// The detail's: none when the read deadline ends its one call to a runtime first. A detail reads no
-    /// body and waits on nothing else, so the backstop could never fire, and its timer is a tenth of the
-    /// lane's cost.
+    /// body and waits on nothing else, so the backstop could never fire, and its timer costs a proxied
+    /// detail ~550 instructions.
     detail: Option<Duration>,
     /// The input's: its body is read before its call, so both may add up to more than either bound.
     input: Duration,
