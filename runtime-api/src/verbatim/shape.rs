@@ -232,6 +232,11 @@ impl<'a> Scan<'a> {
 
     /// `usage`: its three counts.
     fn usage(&mut self) -> Option<()> {
+        let start = self.at;
+        if self.usage_as_written().is_some() {
+            return Some(());
+        }
+        self.at = start;
         const PROMPT: u32 = 1;
         const COMPLETION: u32 = 1 << 1;
         const TOTAL: u32 = 1 << 2;
@@ -247,6 +252,24 @@ impl<'a> Scan<'a> {
             seen.first(field)
         })?;
         seen.has(PROMPT | COMPLETION | TOTAL)
+    }
+
+    /// `usage` as a runtime writes it: the three keys in their order, no spaces. A third of a detail's keys,
+    /// read here without looking each one up; any other form is read by [`Scan::usage`] in full.
+    fn usage_as_written(&mut self) -> Option<()> {
+        self.blank();
+        self.literal(b"{\"prompt_tokens\":")?;
+        self.integer(u64::MAX)?;
+        self.literal(b",\"completion_tokens\":")?;
+        self.integer(u64::MAX)?;
+        self.literal(b",\"total_tokens\":")?;
+        self.integer(u64::MAX)?;
+        self.literal(b"}")
+    }
+
+    /// Reads exactly `text`.
+    fn literal(&mut self, text: &[u8]) -> Option<()> {
+        self.bytes[self.at..].starts_with(text).then(|| self.at += text.len())
     }
 }
 
@@ -339,6 +362,30 @@ mod tests {
         ) {
             let expected = bytes.iter().position(|&b| !is_plain(b)).unwrap_or(bytes.len());
             prop_assert_eq!(plain_prefix(&bytes), expected);
+        }
+    }
+
+    #[test]
+    fn usage_reads_alike_as_written_or_otherwise() {
+        let read = |text: &str| {
+            let mut scan = Scan { bytes: text.as_bytes(), at: 0 };
+            scan.usage().and_then(|()| scan.end())
+        };
+        for usage in [
+            r#"{"prompt_tokens":1,"completion_tokens":20,"total_tokens":21}"#,
+            r#"{"total_tokens":21,"prompt_tokens":1,"completion_tokens":20}"#,
+            r#" { "prompt_tokens" : 1 , "completion_tokens":20,"total_tokens":21 } "#,
+        ] {
+            assert_eq!(read(usage), Some(()), "{usage}");
+        }
+        for usage in [
+            r#"{"prompt_tokens":1,"completion_tokens":20}"#,
+            r#"{"prompt_tokens":01,"completion_tokens":20,"total_tokens":21}"#,
+            r#"{"prompt_tokens":1,"completion_tokens":20,"total_tokens":21,"total_tokens":21}"#,
+            r#"{"prompt_tokens":1,"completion_tokens":20,"total_tokens":2.5}"#,
+            r#"{"prompt_tokens":1,"completion_tokens":20,"total_tokens":21"#,
+        ] {
+            assert_eq!(read(usage), None, "{usage}");
         }
     }
 
