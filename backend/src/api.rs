@@ -119,7 +119,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> impl Browser
         .layer(guard)
         // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
-        // The most frequent call, a worker's detail, answered without the router (and as it would).
+        // The most frequent calls, a worker's detail and input, answered without the router (and as it would).
         .layer(direct::DirectLaneLayer::new(state.clone(), limits.request_timeout))
         .service(routes)
 }

@@ -165,7 +165,7 @@ impl SourceStack {
         let started = steps.diagnostics.is_some().then(Instant::now);
         let result = steps.scrubbed(request).await;
         if let (Some(diagnostics), Some(started)) = (&steps.diagnostics, started) {
-            diagnostics.record(&steps.runtime_id, operation, &result, started.elapsed());
+            diagnostics.record(&steps.runtime_id, operation, &result, started.elapsed(), steps.circuit.as_deref());
         }
         result
     }
@@ -174,16 +174,16 @@ impl SourceStack {
 impl Steps {
     /// Sanitizing, around the circuit: the circuit's refusal is scrubbed like any other error.
     async fn scrubbed(&self, request: SourceRequest) -> Result<SourceResponse, ApiError> {
-        let result = match &self.circuit {
-            Some(monitor) => match circuit::admit(monitor) {
-                Ok(()) => {
-                    let result = self.typed(request).await;
+        let monitor = self.circuit.as_deref();
+        let result = match monitor.map_or(Ok(()), Monitor::admit) {
+            Ok(()) => {
+                let result = self.typed(request).await;
+                if let Some(monitor) = monitor {
                     circuit::observe(monitor, &result);
-                    result
                 }
-                Err(refused) => Err(refused),
-            },
-            None => self.typed(request).await,
+                result
+            }
+            Err(refused) => Err(refused),
         };
         sanitize::scrub(result, &self.sanitizer)
     }
@@ -235,7 +235,7 @@ pub fn build(
     monitor: Arc<Monitor>,
     metrics: Arc<Metrics>,
 ) -> BuiltStack {
-    let diagnostics = Diagnostics::new(health, metrics).quiet_while_down(monitor.clone());
+    let diagnostics = Diagnostics::new(health, metrics);
     let probes = guarded(runtime_id.clone(), source.clone(), settings, sanitizer.clone());
     let calls = Steps {
         circuit: Some(monitor),

@@ -7,8 +7,8 @@
 //! would give the handler the same two ids: the method, the exact path shape, and two valid ids (letters,
 //! digits, `-` and `_`, which percent-decoding leaves as they are). Everything else, a HEAD, a trailing slash or
 //! an invalid id included, goes to the router, which answers it as before. The lane runs the route's own
-//! extractors, in the router's order, and its own handler, under the route's backstop and metric label, so
-//! its answer is the router's.
+//! extractors, in the router's order, and its own handler, under the route's metric label and its backstop
+//! (wherever that could fire first), so its answer is the router's.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};

@@ -9,12 +9,7 @@ use runtime_api::ApiError;
 use super::SourceResponse;
 use crate::health::{Monitor, means_down};
 
-/// Whether the call may go ahead: refused while `monitor` says the source is down.
-pub(super) fn admit(monitor: &Monitor) -> Result<(), ApiError> {
-    monitor.admit()
-}
-
-/// Tells `monitor` how an admitted call went.
+/// Tells `monitor` how a call it admitted ([`Monitor::admit`]) went.
 pub(super) fn observe(monitor: &Monitor, result: &Result<SourceResponse, ApiError>) {
     match result {
         Ok(_) => monitor.answered(),

@@ -87,29 +87,24 @@ impl SourceHealth {
 pub struct Diagnostics {
     health: Arc<SourceHealth>,
     metrics: Arc<Metrics>,
-    monitor: Option<Arc<Monitor>>,
 }
 
 impl Diagnostics {
     /// Records into `health` and `metrics`.
     pub fn new(health: Arc<SourceHealth>, metrics: Arc<Metrics>) -> Self {
-        Diagnostics { health, metrics, monitor: None }
+        Diagnostics { health, metrics }
     }
 
-    /// Logs failed calls only at debug level while `monitor` knows the source is down: the monitor has
-    /// logged the outage once, and a line per refused call would flood the log at the callers' rate.
-    pub fn quiet_while_down(mut self, monitor: Arc<Monitor>) -> Self {
-        self.monitor = Some(monitor);
-        self
-    }
-
-    /// Records one call to the source `runtime_id`: what it gave back and how long it took.
+    /// Records one call to the source `runtime_id`: what it gave back and how long it took. A failure is
+    /// logged only at debug level while `circuit` knows the source is down: the monitor has logged the
+    /// outage once, and a line per refused call would flood the log at the callers' rate.
     pub(super) fn record(
         &self,
         runtime_id: &RuntimeId,
         operation: Operation,
         result: &Result<SourceResponse, ApiError>,
         elapsed: Duration,
+        circuit: Option<&Monitor>,
     ) {
         let outcome = match result {
             Ok(_) => "ok",
@@ -121,7 +116,7 @@ impl Diagnostics {
             && is_source_fault(error.code)
         {
             let operation = operation.as_str();
-            if self.monitor.as_ref().is_some_and(|monitor| monitor.failing_fast()) {
+            if circuit.is_some_and(Monitor::failing_fast) {
                 tracing::debug!(runtime_id = %runtime_id, operation, error = %error, "source call failed while known down");
             } else {
                 tracing::warn!(runtime_id = %runtime_id, operation, error = %error, "source call failed");
@@ -141,13 +136,13 @@ mod tests {
         let diagnostics = Diagnostics::new(health.clone(), metrics.clone());
         let dev = RuntimeId::parse("dev").unwrap();
         let not_found = Err(ApiError::new(ErrorCode::WorkerNotFound, "worker w-1 not found"));
-        diagnostics.record(&dev, Operation::Get, &not_found, Duration::from_millis(1));
+        diagnostics.record(&dev, Operation::Get, &not_found, Duration::from_millis(1), None);
         let record = health.snapshot();
         assert_eq!((record.calls, record.failures), (1, 0));
         assert!(record.last_success_at.is_some(), "the source answered, if only with not-found");
 
         let down = Err(ApiError::new(ErrorCode::RuntimeUnavailable, "runtime dev is not running"));
-        diagnostics.record(&dev, Operation::Summary, &down, Duration::from_millis(1));
+        diagnostics.record(&dev, Operation::Summary, &down, Duration::from_millis(1), None);
         let record = health.snapshot();
         assert_eq!((record.calls, record.failures), (2, 1));
         assert_eq!(record.last_error.map(|e| e.code), Some(ErrorCode::RuntimeUnavailable));
