@@ -17,6 +17,8 @@
 //! the backend) use it, and HTTP/2 would need limits of its own.
 
 mod counted;
+mod plain;
+mod rewound;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,7 +32,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -88,6 +90,7 @@ pub async fn serve<S>(
     });
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let settings = Arc::new(plain::Settings { http, header_read_timeout: limits.header_read_timeout });
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let connections = TaskTracker::new();
     loop {
@@ -99,23 +102,8 @@ pub async fn serve<S>(
         let Some((stream, peer)) = accept(&listener, &stop).await else { break };
         // Responses and event frames are written whole; waiting to coalesce them only adds latency.
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(Counted::new(stream, permit));
-        let connection = http.serve_connection(io, Handler { app: app.clone(), peer }).with_upgrades();
-        let stop = stop.clone();
-        connections.spawn(async move {
-            let mut connection = std::pin::pin!(connection);
-            let outcome = tokio::select! {
-                outcome = connection.as_mut() => outcome,
-                () = stop.cancelled() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(error) = outcome {
-                // Timeouts, resets and malformed requests: the peer's doing, and nothing to act on.
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
+        let io = Counted::new(stream, permit);
+        connections.spawn(plain::serve(io, peer, app.clone(), settings.clone(), stop.clone()));
     }
     drop(listener);
     connections.close();

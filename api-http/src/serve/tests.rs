@@ -41,6 +41,7 @@ fn app() -> Router {
                 "slow"
             }),
         )
+        .route("/echo", axum::routing::post(|body: String| async move { body }))
         .route(
             "/ws",
             get(|upgrade: WebSocketUpgrade| async {
@@ -174,4 +175,96 @@ async fn a_stop_lets_the_request_in_flight_finish_and_closes_idle_connections() 
     assert!(answer.starts_with("HTTP/1.1 200") && answer.ends_with("slow"), "{answer}");
     read_to_close(&mut idle, WAIT).await;
     assert!(TcpStream::connect(addr).await.is_err(), "still accepting after the stop");
+}
+
+/// Reads answers from `stream` until `count` bodies have arrived whole; returns everything read.
+async fn read_answers(stream: &mut TcpStream, count: usize, last_body: &str) -> String {
+    let mut seen = Vec::new();
+    let mut buf = vec![0; 4096];
+    while String::from_utf8_lossy(&seen).matches("HTTP/1.1 200").count() < count
+        || !String::from_utf8_lossy(&seen).ends_with(last_body)
+    {
+        let read = tokio::time::timeout(WAIT, stream.read(&mut buf)).await.expect("answers in time").unwrap();
+        assert!(read > 0, "closed early: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..read]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let served = start(ServeLimits::default()).await;
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    let requests = "GET / HTTP/1.1\r\nhost: localhost\r\n\r\n\
+                    POST /echo HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nfirst\
+                    GET /peer HTTP/1.1\r\nhost: localhost\r\n\r\n\
+                    POST /echo HTTP/1.1\r\nhost: localhost\r\ncontent-length: 4\r\n\r\nlast";
+    stream.write_all(requests.as_bytes()).await.unwrap();
+    let answers = read_answers(&mut stream, 4, "last").await;
+    let ok = answers.find("\r\n\r\nok").unwrap();
+    let first = answers.find("\r\n\r\nfirst").unwrap();
+    let peer = answers.find(&stream.local_addr().unwrap().to_string()).unwrap();
+    assert!(ok < first && first < peer, "{answers}");
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_turns_unusual_is_served_on_by_hyper() {
+    let served = start(ServeLimits::default()).await;
+    // A chunked body after a plain request: hyper reads it, and the connection stays usable after.
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    assert!(get_once(&mut stream, "/").await.ends_with("ok"));
+    let chunked = "POST /echo HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n\
+                   3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+    stream.write_all(chunked.as_bytes()).await.unwrap();
+    assert!(read_answers(&mut stream, 1, "abcde").await.starts_with("HTTP/1.1 200"));
+    assert!(get_once(&mut stream, "/").await.ends_with("ok"));
+
+    // A body that arrives after its head is streamed to the handler as it comes.
+    let mut split = TcpStream::connect(served.addr).await.unwrap();
+    split.write_all(b"POST /echo HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nhel").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    split.write_all(b"lo").await.unwrap();
+    assert!(read_answers(&mut split, 1, "hello").await.starts_with("HTTP/1.1 200"));
+
+    // An upgrade after a plain request.
+    let mut socket = TcpStream::connect(served.addr).await.unwrap();
+    assert!(get_once(&mut socket, "/").await.ends_with("ok"));
+    let upgrade = "GET /ws HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
+                   sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    socket.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 1024];
+    let read = tokio::time::timeout(WAIT, socket.read(&mut buf)).await.unwrap().unwrap();
+    assert!(buf[..read].starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&buf[..read]));
+
+    // A malformed head gets hyper's answer.
+    let mut bad = TcpStream::connect(served.addr).await.unwrap();
+    bad.write_all(b"GET / HTTP/1.1\r\nbad header\r\n\r\n").await.unwrap();
+    assert!(read_to_close(&mut bad, WAIT).await.starts_with("HTTP/1.1 400"));
+    drop(socket);
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_asks_to_close_is_answered_and_closed() {
+    let served = start(ServeLimits::default()).await;
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").await.unwrap();
+    let answer = read_to_close(&mut stream, WAIT).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n") && answer.contains("\r\ndate: "), "{answer}");
+    assert!(answer.ends_with("content-length: 2\r\n\r\nok"), "{answer}");
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_given_before_its_body_arrived_closes_the_connection() {
+    let served = start(ServeLimits::default()).await;
+    let mut stream = TcpStream::connect(served.addr).await.unwrap();
+    // `/` takes no POST: the answer comes without the body being read, and what would follow is unframed.
+    stream.write_all(b"POST / HTTP/1.1\r\nhost: localhost\r\ncontent-length: 5\r\n\r\nab").await.unwrap();
+    let answer = read_to_close(&mut stream, WAIT).await;
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    served.stop().await;
 }

@@ -114,12 +114,10 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Self::Future {
-        let id = client_id(&request).unwrap_or_else(|| {
-            let id = self.ids.next();
-            request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-            id
-        });
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The id reaches the request's log lines through its span and the client through the answer; nothing
+        // downstream reads it from the request.
+        let id = client_id(&request).unwrap_or_else(|| self.ids.next());
         // Method, path and id only: headers may carry the access token.
         let span = tracing::info_span!(
             "request",
