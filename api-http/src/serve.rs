@@ -1,11 +1,15 @@
 //! The serving loop of both binaries: HTTP/1.1 over TCP, with a deadline on every request head, a cap on
 //! open connections, and a stop that lets requests in flight finish.
 //!
+//! Each connection starts in [`plain`]'s loop, which serves plain requests (a complete HTTP/1.1 head, nothing
+//! to interpret in its framing) itself and hands the connection to hyper at the first other one.
+//!
 //! `axum::serve` gives hyper no timer, so a peer that sends half a request line and then nothing keeps its
-//! socket for ever, and enough of them exhaust the process's file descriptors. Here hyper gets tokio's
-//! timer: a request head — the first on a connection, and each next one a kept-alive connection waits for —
-//! must arrive within [`ServeLimits::header_read_timeout`], or the connection is closed. A slow body is the
-//! business of [`RequestLimitsLayer`](crate::RequestLimitsLayer), which answers it in the error shape.
+//! socket for ever, and enough of them exhaust the process's file descriptors. Here both the plain loop and
+//! hyper keep a deadline: a request head — the first on a connection, and each next one a kept-alive
+//! connection waits for — must arrive within [`ServeLimits::header_read_timeout`], or the connection is
+//! closed. A slow body is the business of [`RequestLimitsLayer`](crate::RequestLimitsLayer), which answers
+//! it in the error shape.
 //!
 //! The cap is a semaphore taken *before* `accept`: a connection over it waits in the kernel's listen
 //! backlog, unaccepted and holding no descriptor of ours, until an open one closes (the head deadline

@@ -80,6 +80,16 @@ async fn get_once(stream: &mut TcpStream, path: &str) -> String {
     String::from_utf8_lossy(&buf[..read]).into_owned()
 }
 
+/// Asks for a WebSocket on `/ws` and checks that the server switches protocols (as the cap test does inline).
+async fn upgrade_to_websocket(socket: &mut TcpStream) {
+    let upgrade = "GET /ws HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
+                   sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    socket.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 1024];
+    let read = tokio::time::timeout(WAIT, socket.read(&mut buf)).await.unwrap().unwrap();
+    assert!(buf[..read].starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&buf[..read]));
+}
+
 #[tokio::test]
 async fn a_partial_request_head_is_dropped_after_the_header_timeout() {
     let served = start(limits(Duration::from_secs(1), 16)).await;
@@ -230,12 +240,7 @@ async fn a_connection_that_turns_unusual_is_served_on_by_hyper() {
     // An upgrade after a plain request.
     let mut socket = TcpStream::connect(served.addr).await.unwrap();
     assert!(get_once(&mut socket, "/").await.ends_with("ok"));
-    let upgrade = "GET /ws HTTP/1.1\r\nhost: localhost\r\nconnection: upgrade\r\nupgrade: websocket\r\n\
-                   sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
-    socket.write_all(upgrade.as_bytes()).await.unwrap();
-    let mut buf = vec![0; 1024];
-    let read = tokio::time::timeout(WAIT, socket.read(&mut buf)).await.unwrap().unwrap();
-    assert!(buf[..read].starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&buf[..read]));
+    upgrade_to_websocket(&mut socket).await;
 
     // A malformed head gets hyper's answer.
     let mut bad = TcpStream::connect(served.addr).await.unwrap();

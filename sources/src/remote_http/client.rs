@@ -275,9 +275,12 @@ fn host_header(base: &Url) -> String {
     }
 }
 
-/// Time since `started`, to the tenth of a second, for "did not answer within" messages.
+/// Time since `started`, to the nearest tenth of a second (at least one), for "did not answer within"
+/// messages. Nearest, not up: a timer that fires a millisecond late would otherwise add a tenth, and two
+/// calls that waited the same limit would say different things.
 fn waited(started: Instant) -> Duration {
-    Duration::from_millis(started.elapsed().as_millis().div_ceil(100) as u64 * 100)
+    let tenths = (started.elapsed().as_millis() + 50) / 100;
+    Duration::from_millis(tenths.max(1) as u64 * 100)
 }
 
 /// `pause` plus up to as much again, so clients that failed together do not retry together.
