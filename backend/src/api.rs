@@ -107,6 +107,7 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> impl Browser
         .fallback(api_http::unknown_route)
         .method_not_allowed_fallback(api_http::method_not_allowed)
         .with_state(state.clone());
+    let body_limit = DefaultBodyLimit::max(limits.body_limit_bytes);
     // Around the router rather than inside it, so each runs once per request and is not cloned with every
     // route's service.
     ServiceBuilder::new()
@@ -117,9 +118,10 @@ pub fn router(state: AppState, guard: Guard, limits: HttpLimits) -> impl Browser
         .layer(RequestLimitsLayer::new(limits.body_limit_bytes, limits.body_timeout))
         // Host, Origin and token checks before anything else runs.
         .layer(guard)
+        // The most frequent calls, a worker's detail and input, answered without the router (and as it would;
+        // the input under the same body limit).
+        .layer(direct::DirectLaneLayer::new(state.clone(), limits.request_timeout, body_limit))
         // Bodies beyond the limit are refused by the JSON extractors with payload_too_large.
-        .layer(DefaultBodyLimit::max(limits.body_limit_bytes))
-        // The most frequent calls, a worker's detail and input, answered without the router (and as it would).
-        .layer(direct::DirectLaneLayer::new(state.clone(), limits.request_timeout))
+        .layer(body_limit)
         .service(routes)
 }

@@ -135,12 +135,12 @@ impl RuntimeRegistry {
 
     /// The runtime with this id.
     pub fn get(&self, runtime_id: &RuntimeId) -> Result<Arc<Registered>, ApiError> {
-        self.entries
-            .read()
-            .iter()
-            .find(|e| &e.descriptor.runtime_id == runtime_id)
-            .cloned()
-            .ok_or_else(|| ApiError::runtime_not_found(runtime_id))
+        self.named(runtime_id.as_str()).ok_or_else(|| ApiError::runtime_not_found(runtime_id))
+    }
+
+    /// The runtime whose id reads `runtime_id`, if one is registered: a lookup by a path segment as it came.
+    pub fn named(&self, runtime_id: &str) -> Option<Arc<Registered>> {
+        self.entries.read().iter().find(|e| e.descriptor.runtime_id.as_str() == runtime_id).cloned()
     }
 
     /// Every runtime, in registration order.

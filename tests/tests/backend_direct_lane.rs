@@ -208,3 +208,44 @@ async fn a_hung_remotes_detail_ends_at_the_tighter_bound_either_way() {
     assert!(took < Duration::from_secs(4), "the stack's deadline ended it: {took:?}");
     assert_eq!(direct, routed);
 }
+
+/// Status line and body of `body` posted to `path` in chunks, with no declared length, on a fresh connection.
+async fn post_chunked(base: &str, path: &str, body: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(64 * 1024) {
+        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+        // The server may answer and close before taking the whole body.
+        if stream.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+#[tokio::test]
+async fn a_streamed_oversize_input_is_refused_through_the_lane_as_through_the_router() {
+    let (served, _, runtime, worker) = backend_with_worker().await;
+    let path = runtime.strip_prefix(&served.base).unwrap();
+    // Over the backend's 256 KiB limit and under axum's own 2 MB default, so only the configured limit refuses it.
+    let body = format!(r#"{{"content":"{}"}}"#, "x".repeat(1024 * 1024));
+    let direct = post_chunked(&served.base, &format!("{path}/workers/{worker}/input"), body.as_bytes()).await;
+    let routed_worker = worker.replacen('-', "%2D", 1);
+    let routed = post_chunked(&served.base, &format!("{path}/workers/{routed_worker}/input"), body.as_bytes()).await;
+    assert!(direct.0.starts_with("HTTP/1.1 413"), "{direct:?}");
+    assert!(direct.1.contains("payload_too_large"), "{direct:?}");
+    assert_eq!(direct, routed);
+}

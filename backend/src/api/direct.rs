@@ -2,7 +2,7 @@
 //! (`POST …/input`), the calls a Browser makes most, answered without the router's matching and per-route
 //! services, which cost as much as the call to the runtime (docs/benchmarks.md).
 //!
-//! It sits inside the guard and the edge, so the Host, Origin and token checks, the request id, the metrics
+//! It sits inside the guard and the edge (and outside the body limit, which it sets for the input itself), so the Host, Origin and token checks, the request id, the metrics
 //! and the answer headers are the same for it as for every route. It takes a request only when the router
 //! would give the handler the same two ids: the method, the exact path shape, and two valid ids (letters,
 //! digits, `-` and `_`, which percent-decoding leaves as they are). Everything else, a HEAD, a trailing slash or
@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use api_http::{ApiJson, ApiPath, IdempotencyHeader};
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
@@ -45,10 +45,13 @@ impl Route {
     }
 }
 
+/// Where the lane's paths start; the runtime id follows.
+const RUNTIMES: &str = "/api/runtimes/";
+
 /// The route and the runtime and worker ids of a request the lane takes: only where the router would match
 /// the same route and decode exactly these ids.
 fn matched<'a>(method: &Method, path: &'a str) -> Option<(Route, &'a str, &'a str)> {
-    let (runtime_id, rest) = path.strip_prefix("/api/runtimes/")?.split_once('/')?;
+    let (runtime_id, rest) = path.strip_prefix(RUNTIMES)?.split_once('/')?;
     let rest = rest.strip_prefix("workers/")?;
     let (route, worker_id) = match *method {
         Method::GET => (Route::Detail, rest),
@@ -78,6 +81,7 @@ async fn input(state: AppState, ids: (String, String), request: Request) -> Resp
 pub(super) struct DirectLaneLayer {
     state: AppState,
     backstops: Backstops,
+    body_limit: DefaultBodyLimit,
 }
 
 /// The request-timeout backstop each route needs.
@@ -92,11 +96,13 @@ struct Backstops {
 }
 
 impl DirectLaneLayer {
-    /// A lane answering from `state`, each answer bounded by `deadline` as the router's calls are.
-    pub(super) fn new(state: AppState, deadline: Duration) -> Self {
+    /// A lane answering from `state`, each answer bounded by `deadline` as the router's calls are, an input's
+    /// body by `body_limit` as the router's layer bounds it. The lane sits outside that layer, so a detail,
+    /// which reads no body, does not pay for setting a limit.
+    pub(super) fn new(state: AppState, deadline: Duration, body_limit: DefaultBodyLimit) -> Self {
         let read = state.registry.deadlines().read;
         let backstops = Backstops { detail: (deadline < read).then_some(deadline), input: deadline };
-        DirectLaneLayer { state, backstops }
+        DirectLaneLayer { state, backstops, body_limit }
     }
 }
 
@@ -104,7 +110,7 @@ impl<S> tower::Layer<S> for DirectLaneLayer {
     type Service = DirectLane<S>;
 
     fn layer(&self, inner: S) -> DirectLane<S> {
-        DirectLane { inner, state: self.state.clone(), backstops: self.backstops }
+        DirectLane { inner, state: self.state.clone(), backstops: self.backstops, body_limit: self.body_limit }
     }
 }
 
@@ -114,6 +120,7 @@ pub(super) struct DirectLane<S> {
     inner: S,
     state: AppState,
     backstops: Backstops,
+    body_limit: DefaultBodyLimit,
 }
 
 impl<S> tower::Service<Request> for DirectLane<S>
@@ -133,14 +140,24 @@ where
         let Some((route, runtime_id, worker_id)) = matched(request.method(), request.uri().path()) else {
             return Either::Right(self.inner.call(request));
         };
-        let ids = (runtime_id.to_owned(), worker_id.to_owned());
         let state = self.state.clone();
         let (answer, backstop) = match route {
-            Route::Detail => (
-                async move { Ok(workers::get(State(state), ApiPath(ids)).await.into_response()) }.boxed(),
-                self.backstops.detail,
-            ),
-            Route::Input => (async move { Ok(input(state, ids, request).await) }.boxed(), Some(self.backstops.input)),
+            Route::Detail => {
+                // The runtime id is only looked up, so it is read from the path the request keeps rather than
+                // copied; the worker id goes on to the runtime.
+                let (worker_id, runtime_len) = (worker_id.to_owned(), runtime_id.len());
+                let answer = async move {
+                    let runtime_id = &request.uri().path()[RUNTIMES.len()..][..runtime_len];
+                    Ok(workers::detail(&state, runtime_id, worker_id).await.into_response())
+                };
+                (answer.boxed(), self.backstops.detail)
+            }
+            Route::Input => {
+                let ids = (runtime_id.to_owned(), worker_id.to_owned());
+                let mut request = request;
+                self.body_limit.apply(&mut request);
+                (async move { Ok(input(state, ids, request).await) }.boxed(), Some(self.backstops.input))
+            }
         };
         Either::Left(RouteScopeFuture::new(answer, Some(RouteLabel::Fixed(route.template())), backstop))
     }

@@ -21,16 +21,17 @@ use crate::registry::{Registered, view};
 use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, JsonBytes, OptionalJson};
 
 /// The registered runtime named by a path segment.
-fn runtime(state: &AppState, runtime_id: String) -> Result<Arc<Registered>, HttpError> {
-    let runtime_id = RuntimeId::parse(runtime_id)?;
-    Ok(state.registry.get(&runtime_id)?)
+fn runtime(state: &AppState, runtime_id: &str) -> Result<Arc<Registered>, HttpError> {
+    // A registered id is valid, so a match needs no parsing; a miss is an invalid id or an unknown one.
+    if let Some(entry) = state.registry.named(runtime_id) {
+        return Ok(entry);
+    }
+    let runtime_id = RuntimeId::parse(runtime_id.to_owned())?;
+    Err(ApiError::runtime_not_found(&runtime_id).into())
 }
 
 /// The runtime and worker named by two path segments.
-fn worker(
-    state: &AppState,
-    (runtime_id, worker_id): (String, String),
-) -> Result<(Arc<Registered>, WorkerId), HttpError> {
+fn worker(state: &AppState, (runtime_id, worker_id): (&str, String)) -> Result<(Arc<Registered>, WorkerId), HttpError> {
     let entry = runtime(state, runtime_id)?;
     let worker_id = WorkerId::parse(worker_id).map_err(|e| HttpError(ApiError::from(e)))?;
     Ok((entry, worker_id))
@@ -51,7 +52,7 @@ pub(crate) async fn list(
     ApiPath(runtime_id): ApiPath<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<WorkerPage>> {
-    Ok(Json(runtime(&state, runtime_id)?.list(query).await?))
+    Ok(Json(runtime(&state, &runtime_id)?.list(query).await?))
 }
 
 /// Creates a worker.
@@ -65,7 +66,7 @@ pub(crate) async fn create(
     IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<CreateWorkerRequest>,
 ) -> ApiResult<(StatusCode, Json<WorkerDetail>)> {
-    let entry = runtime(&state, runtime_id)?;
+    let entry = runtime(&state, &runtime_id)?;
     let detail = run(&entry, Command::Create(request), key).await?.into_create()?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
@@ -74,8 +75,16 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/runtimes/{runtime_id}/workers/{worker_id}", tag = "workers",
     params(("runtime_id" = RuntimeId, Path), ("worker_id" = WorkerId, Path)),
     responses((status = 200, body = WorkerDetail), (status = 404, body = ErrorEnvelope)))]
-pub(crate) async fn get(State(state): State<AppState>, ApiPath(ids): ApiPath<(String, String)>) -> ApiResult<Response> {
-    let (entry, worker_id) = worker(&state, ids)?;
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    ApiPath((runtime_id, worker_id)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    detail(&state, &runtime_id, worker_id).await
+}
+
+/// The detail route's answer for two path segments; the direct lane calls it with the runtime id borrowed.
+pub(crate) async fn detail(state: &AppState, runtime_id: &str, worker_id: String) -> ApiResult<Response> {
+    let (entry, worker_id) = worker(state, (runtime_id, worker_id))?;
     Ok(match entry.get(worker_id).await? {
         DetailAnswer::Decoded(detail) => Json(detail).into_response(),
         // A remote's answer that the stack found needs no change goes on as the bytes it came in.
@@ -93,7 +102,7 @@ pub(crate) async fn input(
     IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(request): ApiJson<InputRequest>,
 ) -> ApiResult<(StatusCode, Json<InputAck>)> {
-    let (entry, worker_id) = worker(&state, ids)?;
+    let (entry, worker_id) = worker(&state, (&ids.0, ids.1))?;
     let ack = run(&entry, Command::Input(worker_id, request), key).await?.into_input()?;
     Ok((StatusCode::ACCEPTED, Json(ack)))
 }
@@ -108,7 +117,7 @@ pub(crate) async fn stop(
     IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<StopAck>> {
-    let (entry, worker_id) = worker(&state, ids)?;
+    let (entry, worker_id) = worker(&state, (&ids.0, ids.1))?;
     Ok(Json(run(&entry, Command::Stop(worker_id, request), key).await?.into_stop()?))
 }
 
@@ -122,7 +131,7 @@ pub(crate) async fn cancel(
     IdempotencyHeader(key): IdempotencyHeader,
     OptionalJson(request): OptionalJson<LifecycleRequest>,
 ) -> ApiResult<Json<CancelAck>> {
-    let (entry, worker_id) = worker(&state, ids)?;
+    let (entry, worker_id) = worker(&state, (&ids.0, ids.1))?;
     Ok(Json(run(&entry, Command::Cancel(worker_id, request), key).await?.into_cancel()?))
 }
 
@@ -136,7 +145,7 @@ pub(crate) async fn transcript(
     ApiPath(ids): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<TranscriptQuery>,
 ) -> ApiResult<Json<TranscriptPage>> {
-    let (entry, worker_id) = worker(&state, ids)?;
+    let (entry, worker_id) = worker(&state, (&ids.0, ids.1))?;
     Ok(Json(entry.transcript(worker_id, query).await?))
 }
 
