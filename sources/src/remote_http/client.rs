@@ -236,7 +236,9 @@ impl Client {
                 continue;
             }
             tracing::debug!(runtime_id = %self.runtime_id, ?failure, attempts = attempt + 1, "remote call failed");
-            return Err(failure.error(&self.runtime_id, waited(started)));
+            // The limit, not the time spent: a call that gives up because another attempt would not fit, or
+            // whose timer fired late, was still bounded by it, and calls that met the same limit say the same.
+            return Err(failure.error(&self.runtime_id, limit));
         }
     }
 
@@ -273,14 +275,6 @@ fn host_header(base: &Url) -> String {
         Some(port) => format!("{host}:{port}"),
         None => host.to_owned(),
     }
-}
-
-/// Time since `started`, to the nearest tenth of a second (at least one), for "did not answer within"
-/// messages. Nearest, not up: a timer that fires a millisecond late would otherwise add a tenth, and two
-/// calls that waited the same limit would say different things.
-fn waited(started: Instant) -> Duration {
-    let tenths = (started.elapsed().as_millis() + 50) / 100;
-    Duration::from_millis(tenths.max(1) as u64 * 100)
 }
 
 /// `pause` plus up to as much again, so clients that failed together do not retry together.
