@@ -1,12 +1,13 @@
 //! One connection: plain requests served by a loop of our own, everything else by hyper.
 //!
-//! Most requests a server sees are plain: an HTTP/1.1 head, a body of known length that came with it, an
-//! answer of known length. hyper's general connection machinery costs a plain request more than the
+//! Most requests a server sees are plain: an HTTP/1.1 head, a small body of known length, an answer of
+//! known length. hyper's general connection machinery costs a plain request more than the
 //! backend's own work on a proxied call (docs/benchmarks.md), so the loop reads such a request with
 //! `httparse`, hands the application the same `Request` hyper would, and writes the answer in one write.
 //! The first request that is not plain ([`head`] says exactly which are) hands the connection, with every
-//! byte read so far, to hyper for the rest of its life: upgrades, streamed or chunked bodies, `Expect`,
-//! HTTP/1.0 and anything malformed get hyper's behaviour unchanged.
+//! byte read so far, to hyper for the rest of its life: upgrades, chunked or large bodies, `Expect`,
+//! HTTP/1.0 and anything malformed get hyper's behaviour unchanged. A plain body that has not all arrived
+//! with its head is streamed to the application as it comes, as hyper would.
 //!
 //! The head deadline and the graceful stop are the same as hyper's. One timer serves a connection's
 //! whole life: it is moved only when it fires early (a new head started since it was set), not per request.
@@ -186,6 +187,7 @@ const READ_CAPACITY: usize = 4096;
 /// hyper's answer to a head that did not arrive within the deadline.
 const TIMED_OUT: &[u8] = b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n";
 
+/// Makes room in `buf` for a read of useful size.
 fn reserve(buf: &mut BytesMut) {
     if buf.capacity() - buf.len() < READ_CAPACITY / 4 {
         buf.reserve(READ_CAPACITY);

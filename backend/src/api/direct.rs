@@ -2,8 +2,9 @@
 //! (`POST …/input`), the calls a Browser makes most, answered without the router's matching and per-route
 //! services, which cost as much as the call to the runtime (docs/benchmarks.md).
 //!
-//! It sits inside the guard and the edge (and outside the body limit, which it sets for the input itself), so the Host, Origin and token checks, the request id, the metrics
-//! and the answer headers are the same for it as for every route. It takes a request only when the router
+//! It sits inside the guard and the edge, so the Host, Origin and token checks, the request id, the metrics
+//! and the answer headers are the same for it as for every route; it sits outside the body limit, which it
+//! sets for the input itself. It takes a request only when the router
 //! would give the handler the same two ids: the method, the exact path shape, and two valid ids (letters,
 //! digits, `-` and `_`, which percent-decoding leaves as they are). Everything else, a HEAD, a trailing slash or
 //! an invalid id included, goes to the router, which answers it as before. The lane runs the route's own
@@ -136,7 +137,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let Some((route, runtime_id, worker_id)) = matched(request.method(), request.uri().path()) else {
             return Either::Right(self.inner.call(request));
         };
@@ -154,7 +155,6 @@ where
             }
             Route::Input => {
                 let ids = (runtime_id.to_owned(), worker_id.to_owned());
-                let mut request = request;
                 self.body_limit.apply(&mut request);
                 (async move { Ok(input(state, ids, request).await) }.boxed(), Some(self.backstops.input))
             }
