@@ -85,9 +85,16 @@ fn check(kind: &'static str, s: &[u8], lowercase_only: bool) -> Result<(), IdErr
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $kind:literal, lowercase_only = $lower:literal) => {
         $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                // The text itself: serde's `into = "String"` would clone it for every id written.
+                serializer.serialize_str(&self.0)
+            }
+        }
 
         impl $name {
             /// Parses and validates an identifier.

@@ -67,8 +67,11 @@ impl Locked<'_> {
     /// The first answer to `key`, if it is remembered; `invalid_request` when it was used for a different
     /// request (`fingerprint`), which must not be answered with another command's ack.
     pub(crate) fn repeat(&mut self, key: &IdempotencyKey, fingerprint: &str) -> Result<Option<Repeat>, ApiError> {
-        self.table.prune(self.retention, Timestamp::now());
+        // Pruning waits for `remember`, once per command; a key past the window is forgotten here already.
         let Some(entry) = self.table.by_key.get(key) else { return Ok(None) };
+        if entry.record.at < self.retention.oldest(Timestamp::now()) {
+            return Ok(None);
+        }
         if entry.record.fingerprint != fingerprint {
             let message = format!(
                 "the Idempotency-Key {key} was already used for a different {} request; use a new key",
@@ -81,8 +84,10 @@ impl Locked<'_> {
 
     /// Remembers a command just committed; `durable` resolves with its batch.
     pub(crate) fn remember(&mut self, record: Arc<CommandRecord>, durable: Durable) {
+        // The record was stamped as its command committed, a moment ago: the clock need not be read again.
+        let now = record.at;
         self.table.insert(record, durable);
-        self.table.prune(self.retention, Timestamp::now());
+        self.table.prune(self.retention, now);
     }
 }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use runtime_api::{
     ApiError, Command, CommandAck, DetailAnswer, FrameStream, IdempotencyKey, ListQuery, ProfileList, Relabel,
     RuntimeId, RuntimeSource, RuntimeSummary, SourceDescriptor, SourceKind, SubscribeRequest, TranscriptPage,
@@ -194,7 +195,9 @@ impl RuntimeSource for RemoteHttpSource {
         let ack = match command {
             Command::Create(request) => CommandAck::Create(client.post("/v1/workers", &request, &key).await?),
             Command::Input(id, request) => {
-                CommandAck::Input(client.post(&worker_path(&id, "/input"), &request, &key).await?)
+                let path = worker_path(&id, "/input");
+                let decode = |id: &RuntimeId, status, body: Bytes| classify::input_ack(id, status, &body);
+                CommandAck::Input(client.post_decoded(&path, &request, &key, decode).await?)
             }
             Command::Stop(id, request) => {
                 CommandAck::Stop(client.post(&worker_path(&id, "/stop"), &request, &key).await?)

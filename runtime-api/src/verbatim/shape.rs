@@ -7,6 +7,7 @@
 //! timestamps in exactly the form the long way prints. No `null`, no arrays, no floats, no other field.
 
 use crate::ids::{RuntimeId, WorkerId};
+use crate::worker::{InputAck, InputDisposition};
 
 /// Where the parts of a detail the backend reads or rewrites sit in its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,63 @@ pub(super) fn detail(bytes: &[u8]) -> Option<Spans> {
     Some(Spans { runtime_id: runtime_id?, end_reason })
 }
 
+/// `bytes` read as an input ack, or `None` when they are not in the shape (the general decoder then reads
+/// them, and refuses what it must).
+pub(super) fn input_ack(bytes: &[u8]) -> Option<InputAck> {
+    let mut scan = Scan { bytes, at: 0 };
+    let mut seen = Fields::default();
+    let (mut worker_id, mut disposition, mut queue_position) = (None, None, None);
+    let (mut turn_id, mut transcript_seq, mut event_seq) = (0, 0, 0);
+    scan.object(|scan, key| {
+        let field = match key {
+            b"worker_id" => {
+                let span = scan.string()?;
+                // The bytes are printable ASCII, so they are text.
+                worker_id = Some(WorkerId::parse(std::str::from_utf8(scan.slice(span)).ok()?).ok()?);
+                ACK_WORKER_ID
+            }
+            b"turn_id" => {
+                turn_id = scan.integer(u64::MAX)?;
+                ACK_TURN_ID
+            }
+            b"disposition" => {
+                let span = scan.string()?;
+                disposition = Some(match scan.slice(span) {
+                    b"started" => InputDisposition::Started,
+                    b"queued" => InputDisposition::Queued,
+                    b"interrupted" => InputDisposition::Interrupted,
+                    _ => return None,
+                });
+                ACK_DISPOSITION
+            }
+            b"queue_position" => {
+                queue_position = Some(u32::try_from(scan.integer(u32::MAX.into())?).ok()?);
+                ACK_QUEUE_POSITION
+            }
+            b"transcript_seq" => {
+                transcript_seq = scan.integer(u64::MAX)?;
+                ACK_TRANSCRIPT_SEQ
+            }
+            b"event_seq" => {
+                event_seq = scan.integer(u64::MAX)?;
+                ACK_EVENT_SEQ
+            }
+            _ => return None,
+        };
+        seen.first(field)
+    })?;
+    scan.end()?;
+    seen.has(ACK_REQUIRED)?;
+    Some(InputAck {
+        worker_id: worker_id?,
+        turn_id,
+        disposition: disposition?,
+        queue_position,
+        transcript_seq,
+        event_seq,
+    })
+}
+
 /// Which fields of an object were read, one bit each.
 #[derive(Default)]
 struct Fields(u32);
@@ -108,6 +166,16 @@ const REQUIRED: u32 = RUNTIME_ID
     | METADATA
     | QUEUED_INPUTS
     | USAGE;
+
+// An input ack's fields.
+const ACK_WORKER_ID: u32 = 1;
+const ACK_TURN_ID: u32 = 1 << 1;
+const ACK_DISPOSITION: u32 = 1 << 2;
+const ACK_QUEUE_POSITION: u32 = 1 << 3;
+const ACK_TRANSCRIPT_SEQ: u32 = 1 << 4;
+const ACK_EVENT_SEQ: u32 = 1 << 5;
+/// The fields an input ack must have (only the queue position may be left out).
+const ACK_REQUIRED: u32 = ACK_WORKER_ID | ACK_TURN_ID | ACK_DISPOSITION | ACK_TRANSCRIPT_SEQ | ACK_EVENT_SEQ;
 
 /// Most metadata entries checked for repeats; a bigger map takes the long way, which keeps one of each.
 const MAX_CHECKED_ENTRIES: usize = 64;

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::turn::Usage;
-use crate::worker::{TurnInfo, WorkerState, WorkerSummary};
+use crate::worker::{InputDisposition, TurnInfo, WorkerState, WorkerSummary};
 use crate::{Timestamp, WorkerId};
 
 fn detail() -> WorkerDetail {
@@ -77,6 +77,26 @@ fn anything_a_re_encoding_would_change_takes_the_long_way() {
     }
     let bad_worker = encoded(&serde_json::json!({"worker_id": "no spaces allowed"}));
     assert!(VerbatimDetail::check(bad_worker, &dev()).is_none());
+}
+
+#[test]
+fn an_ack_in_another_shape_goes_to_the_general_decoder() {
+    let plain = br#"{"worker_id":"w-1","turn_id":2,"disposition":"queued","queue_position":1,"transcript_seq":3,"event_seq":7}"#;
+    let ack = read_input_ack(plain).expect("the shape a runtime writes");
+    assert_eq!((ack.turn_id, ack.disposition, ack.queue_position), (2, InputDisposition::Queued, Some(1)));
+    for other in [
+        // A field the ack does not have, which the decoder skips.
+        &br#"{"worker_id":"w-1","turn_id":2,"disposition":"started","transcript_seq":3,"event_seq":7,"x":1}"#[..],
+        // A null queue position, an escape in a string, a repeated field, a float, a missing field.
+        br#"{"worker_id":"w-1","turn_id":2,"disposition":"started","queue_position":null,"transcript_seq":3,"event_seq":7}"#,
+        br#"{"worker_id":"w-\u0031","turn_id":2,"disposition":"started","transcript_seq":3,"event_seq":7}"#,
+        br#"{"worker_id":"w-1","turn_id":2,"turn_id":2,"disposition":"started","transcript_seq":3,"event_seq":7}"#,
+        br#"{"worker_id":"w-1","turn_id":2.0,"disposition":"started","transcript_seq":3,"event_seq":7}"#,
+        br#"{"worker_id":"w-1","turn_id":2,"disposition":"started","transcript_seq":3}"#,
+        br#"{"worker_id":"w-1","turn_id":2,"disposition":"started","queue_position":4294967296,"transcript_seq":3,"event_seq":7}"#,
+    ] {
+        assert_eq!(read_input_ack(other), None, "{}", String::from_utf8_lossy(other));
+    }
 }
 
 #[test]
@@ -198,8 +218,58 @@ mod differential {
         assert_eq!(verbatim.end_reason(), decoded.end_reason.as_deref());
     }
 
+    prop_compose! {
+        fn any_ack()(
+            worker_id in "[0-9A-Za-z][0-9A-Za-z_-]{0,63}",
+            turn_id in prop_oneof![any::<u64>(), 0..10u64, Just(u64::MAX)],
+            disposition in proptest::sample::select(vec![
+                InputDisposition::Started,
+                InputDisposition::Queued,
+                InputDisposition::Interrupted,
+            ]),
+            queue_position in proptest::option::of(any::<u32>()),
+            (transcript_seq, event_seq) in (any::<u64>(), any::<u64>()),
+        ) -> InputAck {
+            let worker_id = WorkerId::parse(worker_id).unwrap();
+            InputAck { worker_id, turn_id, disposition, queue_position, transcript_seq, event_seq }
+        }
+    }
+
+    /// The quick reader gives an ack only where the general decoder gives the same one.
+    fn reads_what_the_decoder_reads(bytes: &[u8]) {
+        let Some(ack) = read_input_ack(bytes) else { return };
+        let decoded: InputAck = serde_json::from_slice(bytes).expect("bytes the quick reader read decode");
+        assert_eq!(ack, decoded, "{}", String::from_utf8_lossy(bytes));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn an_ack_is_written_as_the_general_encoder_writes_it(ack in any_ack()) {
+            prop_assert_eq!(
+                String::from_utf8(write_input_ack(&ack)).unwrap(),
+                String::from_utf8(serde_json::to_vec(&ack).unwrap()).unwrap()
+            );
+        }
+
+        #[test]
+        fn every_ack_a_runtime_writes_reads_back_the_same(ack in any_ack()) {
+            prop_assert_eq!(read_input_ack(&serde_json::to_vec(&ack).unwrap()), Some(ack.clone()));
+            prop_assert_eq!(read_input_ack(&serde_json::to_vec_pretty(&ack).unwrap()), Some(ack));
+        }
+
+        #[test]
+        fn a_changed_ack_is_read_only_as_the_decoder_reads_it(
+            ack in any_ack(),
+            changes in proptest::collection::vec(mutation(), 1..4),
+        ) {
+            let mut bytes = serde_json::to_vec(&ack).unwrap();
+            for change in changes {
+                bytes = mutate(&bytes, change);
+            }
+            reads_what_the_decoder_reads(&bytes);
+        }
 
         #[test]
         fn every_detail_a_runtime_writes_is_forwarded_as_it_came(detail in any_detail()) {

@@ -1,7 +1,7 @@
 //! Handlers: each parses its request, calls the runtime, and answers JSON (errors in the shared shape).
 
 use api_http::StreamCaps;
-use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, OptionalJson};
+use api_http::{ApiJson, ApiPath, ApiQuery, ApiResult, HttpError, IdempotencyHeader, JsonBytes, OptionalJson};
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -101,9 +101,10 @@ pub(super) async fn input(
     ApiPath(id): ApiPath<String>,
     IdempotencyHeader(key): IdempotencyHeader,
     ApiJson(request): ApiJson<InputRequest>,
-) -> ApiResult<(StatusCode, Json<InputAck>)> {
+) -> ApiResult<(StatusCode, JsonBytes)> {
     let ack = runtime.command(Command::Input(worker_id(id)?, request), key).await?.into_input()?;
-    Ok((StatusCode::ACCEPTED, Json(ack)))
+    // Written by hand: the same bytes as `Json(ack)`, for the answer sent most (runtime_api::verbatim).
+    Ok((StatusCode::ACCEPTED, JsonBytes(runtime_api::verbatim::write_input_ack(&ack).into())))
 }
 
 /// Stops a worker, cancelling its turn first; stopping a stopped worker changes nothing.

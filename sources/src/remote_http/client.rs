@@ -177,11 +177,22 @@ impl Client {
         body: &impl Serialize,
         key: &IdempotencyKey,
     ) -> Result<T, ApiError> {
+        self.post_decoded(path, body, key, |id, status, body| classify::answer(id, status, &body)).await
+    }
+
+    /// [`post`](Self::post), its answer judged by `decode`.
+    pub(super) async fn post_decoded<T>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        key: &IdempotencyKey,
+        decode: fn(&RuntimeId, u16, Bytes) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let traits = self.verify().await?;
         let body = serde_json::to_vec(body).map_err(|_| ApiError::internal())?;
         let request = Outgoing { call: Call::Command, method: "POST", path: path.to_owned(), body: Some(body) };
         let key = Keyed { key, repeatable: traits.idempotent };
-        self.send(request, Some(key), |id, status, body| classify::answer(id, status, &body)).await
+        self.send(request, Some(key), decode).await
     }
 
     async fn send<T>(
