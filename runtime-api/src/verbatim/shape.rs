@@ -95,7 +95,7 @@ pub(super) fn input_ack(bytes: &[u8]) -> Option<InputAck> {
                 ACK_DISPOSITION
             }
             b"queue_position" => {
-                queue_position = Some(u32::try_from(scan.integer(u32::MAX.into())?).ok()?);
+                queue_position = Some(u32::try_from(scan.integer(u64::MAX)?).ok()?);
                 ACK_QUEUE_POSITION
             }
             b"transcript_seq" => {

@@ -208,6 +208,11 @@ mod differential {
         out
     }
 
+    /// `bytes` with each of `changes` made in turn.
+    fn mutated(bytes: Vec<u8>, changes: Vec<(usize, u8, u8)>) -> Vec<u8> {
+        changes.into_iter().fold(bytes, |bytes, change| mutate(&bytes, change))
+    }
+
     /// What a client reading the forwarded bytes sees equals what the long way would have sent.
     fn says_what_the_long_way_says(bytes: &[u8], registered: &RuntimeId) {
         let Some(verbatim) = VerbatimDetail::check(bytes.to_vec().into(), registered) else { return };
@@ -264,11 +269,7 @@ mod differential {
             ack in any_ack(),
             changes in proptest::collection::vec(mutation(), 1..4),
         ) {
-            let mut bytes = serde_json::to_vec(&ack).unwrap();
-            for change in changes {
-                bytes = mutate(&bytes, change);
-            }
-            reads_what_the_decoder_reads(&bytes);
+            reads_what_the_decoder_reads(&mutated(serde_json::to_vec(&ack).unwrap(), changes));
         }
 
         #[test]
@@ -286,11 +287,7 @@ mod differential {
             detail in any_detail(),
             changes in proptest::collection::vec(mutation(), 1..4),
         ) {
-            let mut bytes = serde_json::to_vec_pretty(&detail).unwrap();
-            for change in changes {
-                bytes = mutate(&bytes, change);
-            }
-            says_what_the_long_way_says(&bytes, &dev());
+            says_what_the_long_way_says(&mutated(serde_json::to_vec_pretty(&detail).unwrap(), changes), &dev());
         }
 
         #[test]
