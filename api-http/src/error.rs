@@ -133,7 +133,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// Whether the body is declared as JSON: `application/json` or `application/<anything>+json`, with any
 /// parameters (the same rule as axum's `Json`).
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else { return false };
+    // The type nearly every client sends, checked before the general rule's parsing.
+    if value.as_bytes().eq_ignore_ascii_case(b"application/json") {
+        return true;
+    }
+    let Ok(value) = value.to_str() else { return false };
     let essence = value.split(';').next().unwrap_or_default().trim();
     let Some((kind, subtype)) = essence.split_once('/') else { return false };
     kind.eq_ignore_ascii_case("application")

@@ -127,7 +127,11 @@ impl Command {
 /// `value` as 16 lowercase hex digits, as `format!("{value:016x}")` writes it at a fraction of the cost.
 fn hex16(value: u64) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    (0..16).rev().map(|at| char::from(DIGITS[(value >> (at * 4)) as usize & 0xf])).collect()
+    let mut text = [0u8; 16];
+    for (at, digit) in text.iter_mut().rev().enumerate() {
+        *digit = DIGITS[(value >> (at * 4)) as usize & 0xf];
+    }
+    String::from_utf8(text.to_vec()).expect("hex digits are text")
 }
 
 /// 64-bit FNV-1a: tiny, stable across processes (unlike `std`'s hashers) and good enough to tell requests

@@ -7,6 +7,7 @@
 //! forgotten.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -14,10 +15,16 @@ use runtime_api::{ApiError, CommandAck, IdempotencyKey, Timestamp};
 
 use crate::store::{CommandRecord, Durable, KeyRetention};
 
-/// Every remembered key; one lock, held across a keyed command's whole synchronous part, so two requests
-/// with one key can never both run.
+/// How many locks keyed commands are spread over: a command holds its key's lock through its whole
+/// synchronous part, and commands under other keys almost always hold other locks, so they run side by side.
+const KEY_LOCKS: usize = 64;
+
+/// Every remembered key. Two requests with one key never both run: each holds the lock its key hashes to
+/// from the lookup to the remembering. The table itself is locked only for each lookup and insert.
 pub(crate) struct Remembered {
     retention: KeyRetention,
+    key_locks: Box<[Mutex<()>]>,
+    hasher: RandomState,
     table: Mutex<Table>,
 }
 
@@ -25,7 +32,8 @@ pub(crate) struct Remembered {
 #[derive(Default)]
 pub(crate) struct Table {
     by_key: HashMap<IdempotencyKey, Entry>,
-    order: VecDeque<(Timestamp, IdempotencyKey)>,
+    /// The records in the order they were remembered; each holds its key and time, so nothing is copied.
+    order: VecDeque<Arc<CommandRecord>>,
 }
 
 struct Entry {
@@ -48,27 +56,32 @@ impl Remembered {
             table.insert(record, Durable::done());
         }
         table.prune(retention, Timestamp::now());
-        Remembered { retention, table: Mutex::new(table) }
+        let key_locks = (0..KEY_LOCKS).map(|_| Mutex::new(())).collect();
+        Remembered { retention, key_locks, hasher: RandomState::new(), table: Mutex::new(table) }
     }
 
-    /// The table, locked; keep it only for the synchronous part of one command.
-    pub(crate) fn lock(&self) -> Locked<'_> {
-        Locked { table: self.table.lock(), retention: self.retention }
+    /// The table for commands under `key`, which no other command under `key` can use until this is
+    /// dropped; keep it only for the synchronous part of one command.
+    pub(crate) fn lock(&self, key: &IdempotencyKey) -> Locked<'_> {
+        let slot = self.hasher.hash_one(key) as usize % self.key_locks.len();
+        Locked { _key: self.key_locks[slot].lock(), table: &self.table, retention: self.retention }
     }
 }
 
-/// The locked table.
+/// The table, with one key's lock held.
 pub(crate) struct Locked<'a> {
-    table: MutexGuard<'a, Table>,
+    _key: MutexGuard<'a, ()>,
+    table: &'a Mutex<Table>,
     retention: KeyRetention,
 }
 
 impl Locked<'_> {
     /// The first answer to `key`, if it is remembered; `invalid_request` when it was used for a different
     /// request (`fingerprint`), which must not be answered with another command's ack.
-    pub(crate) fn repeat(&mut self, key: &IdempotencyKey, fingerprint: &str) -> Result<Option<Repeat>, ApiError> {
+    pub(crate) fn repeat(&self, key: &IdempotencyKey, fingerprint: &str) -> Result<Option<Repeat>, ApiError> {
         // Pruning waits for `remember`, once per command; a key past the window is forgotten here already.
-        let Some(entry) = self.table.by_key.get(key) else { return Ok(None) };
+        let table = self.table.lock();
+        let Some(entry) = table.by_key.get(key) else { return Ok(None) };
         if entry.record.at < self.retention.oldest(Timestamp::now()) {
             return Ok(None);
         }
@@ -83,17 +96,18 @@ impl Locked<'_> {
     }
 
     /// Remembers a command just committed; `durable` resolves with its batch.
-    pub(crate) fn remember(&mut self, record: Arc<CommandRecord>, durable: Durable) {
+    pub(crate) fn remember(&self, record: Arc<CommandRecord>, durable: Durable) {
         // The record was stamped as its command committed, a moment ago: the clock need not be read again.
         let now = record.at;
-        self.table.insert(record, durable);
-        self.table.prune(self.retention, now);
+        let mut table = self.table.lock();
+        table.insert(record, durable);
+        table.prune(self.retention, now);
     }
 }
 
 impl Table {
     fn insert(&mut self, record: Arc<CommandRecord>, durable: Durable) {
-        self.order.push_back((record.at, record.key.clone()));
+        self.order.push_back(record.clone());
         self.by_key.insert(record.key.clone(), Entry { record, durable });
     }
 
@@ -101,14 +115,14 @@ impl Table {
     /// store hands them over oldest first), so both are at the front.
     fn prune(&mut self, retention: KeyRetention, now: Timestamp) {
         let oldest = retention.oldest(now);
-        while let Some((at, key)) = self.order.front() {
-            let expired = *at < oldest || self.by_key.len() > retention.capacity;
+        while let Some(record) = self.order.front() {
+            let expired = record.at < oldest || self.by_key.len() > retention.capacity;
             if !expired {
                 break;
             }
             // A key remembered twice (a reload) is removed with its newest entry only.
-            if self.by_key.get(key).is_some_and(|entry| entry.record.at == *at) {
-                self.by_key.remove(key);
+            if self.by_key.get(&record.key).is_some_and(|entry| Arc::ptr_eq(&entry.record, record)) {
+                self.by_key.remove(&record.key);
             }
             self.order.pop_front();
         }
@@ -141,7 +155,7 @@ mod tests {
     #[test]
     fn a_repeat_gets_the_first_ack_and_another_request_is_refused() {
         let remembered = Remembered::new(KeyRetention::default(), Vec::new());
-        let mut table = remembered.lock();
+        let table = remembered.lock(&key("a"));
         assert!(table.repeat(&key("a"), "f").unwrap().is_none());
         table.remember(record("a", Timestamp::now()), Durable::done());
         assert!(matches!(table.repeat(&key("a"), "f").unwrap(), Some(Repeat { ack: CommandAck::Cancel(_), .. })));
@@ -155,7 +169,8 @@ mod tests {
         let now = Timestamp::now();
         let old = now.checked_sub(jiff::SignedDuration::from_secs(120)).unwrap();
         let remembered = Remembered::new(retention, vec![record("old", old), record("kept", now)]);
-        let mut table = remembered.lock();
+        // One key's lock; the table answers for every key alike.
+        let table = remembered.lock(&key("kept"));
         assert!(table.repeat(&key("old"), "f").unwrap().is_none(), "older than the window");
         assert!(table.repeat(&key("kept"), "f").unwrap().is_some());
         table.remember(record("b", now), Durable::done());

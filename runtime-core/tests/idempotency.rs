@@ -101,6 +101,73 @@ async fn a_repeated_keyed_input_returns_the_first_ack_and_runs_one_turn() {
     assert_eq!(executor.contexts.lock().len(), 1, "the executor ran one turn");
 }
 
+/// A store whose appends take a millisecond, so a command's synchronous part (which appends) is long enough
+/// for racing requests to overlap in it.
+struct SlowAppends(Arc<TestStore>);
+
+#[async_trait::async_trait]
+impl runtime_core::Store for SlowAppends {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    fn load(&self) -> Result<runtime_core::store::StoreSnapshot, runtime_core::store::StoreError> {
+        self.0.load()
+    }
+
+    fn append(&self, batch: Vec<Record>) -> runtime_core::store::Durable {
+        std::thread::sleep(Duration::from_millis(1));
+        self.0.append(batch)
+    }
+
+    async fn close(&self) -> Result<(), runtime_core::store::StoreError> {
+        self.0.close().await
+    }
+}
+
+/// Keyed commands run side by side on several threads, each key behind its own lock: requests racing under
+/// one key still land once and all get the first ack, while the other keys' commands each land.
+// Eight threads: a command holds the event log's lock through its append, so with two a second thread is
+// soon waiting on it, and fewer requests under the raced key overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn racing_requests_under_one_key_land_once_beside_other_keys() {
+    let executor = Arc::new(ScriptedExecutor::default());
+    let runtime = Arc::new(start(config(), &executor, Arc::new(SlowAppends(TestStore::new()))).await);
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        workers.push(worker(&runtime).await);
+    }
+    // Even calls race under one key to the first worker; odd ones go under their own keys to the other seven,
+    // a few each, within a worker's queue.
+    let calls: Vec<_> = (0..64)
+        .map(|n| {
+            let (target, text, key) = if n % 2 == 0 {
+                (workers[0].clone(), "shared".to_owned(), key("raced"))
+            } else {
+                (workers[1 + n % 7].clone(), format!("own {n}"), key(&format!("own-{n}")))
+            };
+            let command = Command::Input(target, InputRequest::user(text).when_busy(WhenBusy::Queue));
+            let runtime = runtime.clone();
+            tokio::spawn(async move { (n, runtime.command(command, key).await.unwrap().into_input().unwrap()) })
+        })
+        .collect();
+    let mut shared = Vec::new();
+    for call in calls {
+        let (n, ack) = call.await.unwrap();
+        if n % 2 == 0 {
+            shared.push(ack);
+        }
+    }
+    assert_eq!(shared.len(), 32);
+    assert!(shared.windows(2).all(|pair| pair[0] == pair[1]), "every request under one key got the first ack");
+    let mut texts = Vec::new();
+    for w in &workers {
+        texts.extend(entries(&runtime, w).await.into_iter().filter(|e| e.role == Role::User).map(|e| e.content));
+    }
+    assert_eq!(texts.iter().filter(|t| *t == "shared").count(), 1, "the raced key landed once");
+    assert_eq!(texts.iter().filter(|t| t.starts_with("own ")).count(), 32, "every other key landed");
+}
+
 #[tokio::test]
 async fn a_repeated_keyed_stop_returns_the_first_ack_not_already_stopped() {
     let Fixture { store, executor, runtime } = fixture(config()).await;

@@ -8,6 +8,7 @@
 mod classify;
 mod client;
 pub mod endpoint;
+mod keys;
 mod pool;
 pub mod spec;
 mod stream;
@@ -119,6 +120,7 @@ pub enum RemoteSetupError {
 pub struct RemoteHttpSource {
     descriptor: SourceDescriptor,
     client: Arc<Client>,
+    keys: keys::CommandKeys,
 }
 
 impl RemoteHttpSource {
@@ -133,7 +135,7 @@ impl RemoteHttpSource {
             display_name: options.display_name,
             kind: SourceKind::RemoteHttp,
         };
-        Ok(RemoteHttpSource { descriptor, client: Arc::new(client) })
+        Ok(RemoteHttpSource { descriptor, client: Arc::new(client), keys: keys::CommandKeys::new() })
     }
 }
 
@@ -190,7 +192,7 @@ impl RuntimeSource for RemoteHttpSource {
 
     async fn command(&self, command: Command, key: Option<IdempotencyKey>) -> Result<CommandAck, ApiError> {
         // Every command carries a key, so one the backend sends again after a lost connection lands once.
-        let key = key.unwrap_or_else(|| IdempotencyKey::parse(ulid::Ulid::new().to_string()).expect("a ULID is a key"));
+        let key = key.unwrap_or_else(|| self.keys.next());
         let client = &self.client;
         let ack = match command {
             Command::Create(request) => CommandAck::Create(client.post("/v1/workers", &request, &key).await?),

@@ -41,11 +41,14 @@ async fn a_body_must_be_a_json_object_sent_as_json() {
         assert_eq!(post_to(path, JSON, r#"{"reason":"r"}"#).await.0, StatusCode::OK, "{path}");
         assert_eq!(post_to(path, Some("application/json; charset=utf-8"), "{}").await.0, StatusCode::OK);
         assert_eq!(post_to(path, Some("application/merge-patch+json"), "{}").await.0, StatusCode::OK);
+        assert_eq!(post_to(path, Some("Application/JSON"), "{}").await.0, StatusCode::OK);
         for body in ["[]", "null", "1", "\"x\"", "{", r#"{"other":1}"#] {
             let (status, message) = post_to(path, JSON, body).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {message}");
         }
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "json"] {
+        for content_type in
+            ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "json", "application/jsonx"]
+        {
             let (status, message) = post_to(path, Some(content_type), "{}").await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {content_type}");
             assert!(message.contains(content_type), "{message}");

@@ -43,7 +43,7 @@ impl Runtime {
                 let fingerprint = command.fingerprint();
                 // Held through the whole synchronous step, so a second request with this key waits and then
                 // finds the first one remembered.
-                let mut remembered = core.remembered.lock();
+                let remembered = core.remembered.lock(key);
                 match remembered.repeat(key, &fingerprint).map_err(|e| core.scoped(e))? {
                     Some(repeat) => (repeat.ack, repeat.durable),
                     None => {

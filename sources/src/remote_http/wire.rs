@@ -65,7 +65,7 @@ impl Request<'_> {
         }
         if self.body.is_some() {
             out.extend_from_slice(b"\r\ncontent-length: ");
-            out.extend_from_slice(body.len().to_string().as_bytes());
+            out.extend_from_slice(itoa::Buffer::new().format(body.len()).as_bytes());
         }
         out.extend_from_slice(b"\r\n\r\n");
         out.extend_from_slice(body);
